@@ -1,0 +1,94 @@
+"""`replica-bot serve | socket | demo`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+
+@click.group()
+def cli() -> None:
+    """replica-bot: request Tavus replicas from Slack and hear back in the thread."""
+
+
+@cli.command()
+def serve() -> None:
+    """Run the HTTP app: /slack/events, /healthz and /tavus/callback/<token>."""
+    import uvicorn
+
+    from bot.app import create_bolt_app
+    from bot.web import create_web_app
+
+    settings = _settings("slack_bot_token", "slack_signing_secret", "tavus_api_key")
+    runtime = _runtime(settings)
+    web = create_web_app(runtime, create_bolt_app(runtime))
+    runtime.start()
+    try:
+        uvicorn.run(web, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    finally:
+        runtime.close()
+
+
+@cli.command()
+def socket() -> None:
+    """Run over Socket Mode (no public URL: no Tavus callbacks, polling only)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_bolt_app
+
+    settings = _settings("slack_bot_token", "slack_app_token", "tavus_api_key")
+    runtime = _runtime(settings)
+    bolt = create_bolt_app(runtime, socket_mode=True)
+    runtime.start()
+    try:
+        SocketModeHandler(bolt, settings.secret("slack_app_token")).start()
+    finally:
+        runtime.close()
+
+
+@cli.command()
+@click.option("--speed", default=1.0, show_default=True, help="Slow the story down (2 = twice as slow).")
+def demo(speed: float) -> None:
+    """The whole story on this machine: no credentials, a local Slack and Tavus, an embedded database."""
+    from bot.demo import run_demo
+
+    configure_logging(level=logging.WARNING)
+    sys.exit(run_demo(speed=speed))
+
+
+def _settings(*required: str) -> Settings:
+    settings = load_settings()
+    for name in required:
+        settings.secret(name)
+    configure_logging(settings.secrets())
+    return settings
+
+
+def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.runtime import build_runtime
+
+    try:
+        return build_runtime(settings)
+    except SQLAlchemyError as exc:
+        raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except SettingsError as exc:
+        click.echo(f"replica-bot: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -1,0 +1,99 @@
+"""The composition root: builds every long-lived part of the bot from the settings, once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from sqlalchemy.engine import Engine
+
+from bot.catalogue import Catalogue
+from bot.delivery import Deliverer
+from bot.scheduler import Scheduler
+from bot.settings import Settings
+from bot.submission import SubmissionService
+from bot.tavus import TavusClient
+from bot.tracking import Tracker
+from storage.db import make_engine, migrate, ping
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    catalogue: Catalogue
+    tavus: TavusClient
+    slack: WebClient
+    submission: SubmissionService
+    tracker: Tracker
+    deliverer: Deliverer
+    scheduler: Scheduler
+    owner: str = field(default="")
+
+    def start(self) -> None:
+        self.scheduler.start()
+        log.info(
+            "replica-bot worker %s started (poll every %ss)", self.owner, self.settings.poll_interval_seconds
+        )
+
+    def healthy(self) -> bool:
+        return self.scheduler.running and ping(self.engine)
+
+    def notify_changed(self) -> None:
+        self.scheduler.kick_delivery()
+
+    def close(self) -> None:
+        self.scheduler.shutdown()
+        self.tavus.close()
+        self.engine.dispose()
+
+
+def slack_client(settings: Settings, *, retry_rate_limits: bool) -> WebClient:
+    """A WebClient aimed at SLACK_API_URL. Listener replies retry 429/5xx in place; the outbox does not,
+    because it reschedules instead of sleeping while it holds a lease."""
+    handlers = [RateLimitErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)]
+    client = WebClient(
+        token=settings.secret("slack_bot_token"), base_url=str(settings.slack_api_url), timeout=10
+    )
+    if retry_rate_limits:
+        for handler in handlers:
+            client.retry_handlers.append(handler)
+    return client
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    catalogue = Catalogue(str(settings.tavus_docs_url).rstrip("/"))
+    tavus = TavusClient(str(settings.tavus_api_url).rstrip("/"), settings.secret("tavus_api_key"))
+    slack = slack_client(settings, retry_rate_limits=False)
+    deliverer = Deliverer(engine, slack, catalogue, owner=owner)
+    tracker = Tracker(engine, tavus, catalogue, owner=owner, poll_interval=settings.poll_interval_seconds)
+    scheduler = Scheduler(
+        sweep=tracker.sweep,
+        deliver=deliverer.deliver_due,
+        poll_interval=settings.poll_interval_seconds,
+        outbox_interval=settings.outbox_interval_seconds,
+    )
+    tracker.on_change = scheduler.kick_delivery
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        catalogue=catalogue,
+        tavus=tavus,
+        slack=slack,
+        submission=SubmissionService(settings, engine, tavus),
+        tracker=tracker,
+        deliverer=deliverer,
+        scheduler=scheduler,
+        owner=owner,
+    )

@@ -1,0 +1,54 @@
+"""APScheduler wiring: one in-memory scheduler per process; the database coordinates between processes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB = "sweep"
+DELIVER_JOB = "deliver"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        sweep: Callable[[], object],
+        deliver: Callable[[], object],
+        poll_interval: float,
+        outbox_interval: float,
+    ) -> None:
+        # A shared SQLAlchemyJobStore would run jobs several times across processes; leases in the
+        # database decide who polls what, so each process keeps its own in-memory schedule.
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True}
+        )
+        now = datetime.now(UTC)
+        # next_run_time=now: after a restart, in-flight requests are looked at straight away.
+        self._scheduler.add_job(sweep, "interval", seconds=poll_interval, id=SWEEP_JOB, next_run_time=now)
+        self._scheduler.add_job(
+            deliver, "interval", seconds=outbox_interval, id=DELIVER_JOB, next_run_time=now
+        )
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def kick_delivery(self) -> None:
+        """Deliver soon rather than at the next interval (something new is in the outbox)."""
+        if self.running:
+            job = self._scheduler.get_job(DELIVER_JOB)
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+    def shutdown(self) -> None:
+        if self.running:
+            self._scheduler.shutdown(wait=True)

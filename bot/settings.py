@@ -1,0 +1,95 @@
+"""Settings from the environment (and `.env` for local runs).
+
+Every deployment knob lives here so a misconfiguration stops the program at start with one line that
+names the variable, instead of failing later inside a Slack listener.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+STOCK_VOICES: tuple[str, ...] = ("anna", "benjamin", "ivy", "james", "julia", "liam")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; `str()` is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+
+    tavus_api_key: SecretStr | None = None
+    tavus_api_url: AnyHttpUrl = AnyHttpUrl("https://tavusapi.com")
+    tavus_docs_url: AnyHttpUrl = AnyHttpUrl("https://docs.tavus.io")
+    tavus_model_name: str | None = None
+
+    database_url: str = "sqlite:///./replica_bot.db"
+    public_base_url: AnyHttpUrl | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    poll_interval_seconds: float = Field(default=60, gt=0)
+    outbox_interval_seconds: float = Field(default=2, gt=0)
+    allow_private_urls: bool = False
+    default_voice: str | None = None
+    # Annotated with NoDecode so "anna,liam" is read as text, not JSON.
+    voices: Annotated[tuple[str, ...], NoDecode] = STOCK_VOICES
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+
+    @field_validator("voices", mode="before")
+    @classmethod
+    def _split_voices(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(v.strip().lower() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("default_voice", "tavus_model_name", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql+psycopg:", "postgresql:")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        # SQLAlchemy would pick psycopg2 for a bare postgresql:// URL; we ship psycopg 3.
+        return value.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def public_url(self, path: str) -> str | None:
+        if self.public_base_url is None:
+            return None
+        return str(self.public_base_url).rstrip("/") + "/" + path.lstrip("/")
+
+    def secret(self, name: str) -> str:
+        """The value of a required secret, or a SettingsError naming the variable."""
+        value: SecretStr | None = getattr(self, name)
+        if value is None or not value.get_secret_value().strip():
+            raise SettingsError(f"{name.upper()} is not set; see README.md#configuration")
+        return value.get_secret_value()
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, so logs can be scrubbed of them."""
+        fields = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "tavus_api_key")
+        values = (getattr(self, f) for f in fields)
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's multi-line report into one line per the first bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise SettingsError(f"{name} is invalid: {first['msg']}") from None

@@ -1,0 +1,480 @@
+"""A small typed client for the Tavus replica API (see shared/reference/tavus-api.md).
+
+The client maps Tavus' answers onto a short error hierarchy so callers can decide who to tell:
+auth problems go to the operator, bad requests to the requester, and anything transient is retried
+here (with tenacity) before it surfaces as :class:`TavusUnavailable`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, field_validator
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+
+# A create that got no answer may still have been accepted; only these failures prove the request
+# never reached Tavus, so only these are safe to repeat without risking a duplicate (billed) replica.
+_NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_MAX_REASON_CHARS = 300
+
+
+class TavusError(Exception):
+    """Base class. ``str()`` is a summary that is safe to log: it never contains the API key."""
+
+    def __init__(self, summary: str, *, status_code: int | None = None) -> None:
+        super().__init__(summary)
+        self.status_code = status_code
+
+
+class TavusAuthError(TavusError):
+    """401/403: the operator's API key or account is the problem, not the request."""
+
+
+class TavusBadRequest(TavusError):
+    """400/422: Tavus refused the request; ``message`` is its reason, fit to show the requester."""
+
+    def __init__(self, summary: str, *, message: str, status_code: int | None = None) -> None:
+        super().__init__(summary, status_code=status_code)
+        self.message = message
+
+
+class TavusNotFound(TavusError):
+    """404: the replica does not exist (or was deleted)."""
+
+
+class TavusUnavailable(TavusError):
+    """Tavus could not be reached or kept failing (429/5xx/network) after all retries."""
+
+
+class ReplicaState(StrEnum):
+    TRAINING = "training"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+
+_STATUS_MAP: dict[str, ReplicaState] = {
+    "started": ReplicaState.TRAINING,
+    "training": ReplicaState.TRAINING,
+    "queued": ReplicaState.TRAINING,
+    "processing": ReplicaState.TRAINING,
+    "completed": ReplicaState.COMPLETED,
+    "ready": ReplicaState.COMPLETED,
+    "error": ReplicaState.ERROR,
+    "failed": ReplicaState.ERROR,
+}
+
+
+def normalise_status(raw: str | None) -> ReplicaState:
+    """Map Tavus' status words (old and new docs disagree) onto three states.
+
+    Unknown words count as still training: the safe reading is "keep polling", never "done".
+    """
+    return _STATUS_MAP.get((raw or "").strip().lower(), ReplicaState.TRAINING)
+
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+_FRACTION_RE = re.compile(rf"^({_NUMBER})\s*/\s*({_NUMBER})$")
+_PERCENT_RE = re.compile(rf"^({_NUMBER})\s*%?$")
+
+
+def parse_training_progress(value: object) -> int | None:
+    """Turn ``"37/100"``, ``"37%"``, ``"37"``, ``"0.37"`` or ``37`` into 37 (clamped to 0..100).
+
+    The docs only promise "a string like 37/100", so anything unreadable is ``None`` rather than an error.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    fraction = _FRACTION_RE.match(text)
+    if fraction:
+        done, total = float(fraction.group(1)), float(fraction.group(2))
+        if total <= 0:
+            return None
+        percent = 100.0 * done / total
+    else:
+        match = _PERCENT_RE.match(text)
+        if not match:
+            return None
+        percent = float(match.group(1))
+        # A bare number with a decimal point no larger than 1 reads as a ratio ("0.37"), but "1" alone
+        # is far more likely to mean 1 % than "finished".
+        if not text.endswith("%") and "." in text and percent <= 1.0:
+            percent *= 100.0
+    if not math.isfinite(percent):
+        return None
+    # Floor, so 99.6 % never reads as 100 % before Tavus says the replica is complete.
+    return max(0, min(100, math.floor(percent + 1e-9)))
+
+
+def _parse_timestamp(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _optional_str(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if text else None
+
+
+class Replica(BaseModel):
+    replica_id: str
+    replica_name: str | None = None
+    status: ReplicaState
+    raw_status: str
+    training_progress: str | None = None
+    progress_percent: int | None = None
+    error_message: str | None = None
+    thumbnail_video_url: str | None = None
+    model_name: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _assume_utc(cls, value: datetime | None) -> datetime | None:
+        # Naive datetimes break timezone-aware columns downstream (see pitfalls.md).
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Replica:
+        """Build from a Tavus replica object, tolerating missing or oddly typed fields."""
+        raw_status = _optional_str(data.get("status")) or ""
+        progress = _optional_str(data.get("training_progress"))
+        return cls(
+            replica_id=str(data.get("replica_id") or ""),
+            replica_name=_optional_str(data.get("replica_name")),
+            status=normalise_status(raw_status),
+            raw_status=raw_status,
+            training_progress=progress,
+            progress_percent=parse_training_progress(progress),
+            error_message=_optional_str(data.get("error_message")),
+            thumbnail_video_url=_optional_str(data.get("thumbnail_video_url")),
+            model_name=_optional_str(data.get("model_name")),
+            created_at=_parse_timestamp(data.get("created_at")),
+            updated_at=_parse_timestamp(data.get("updated_at")),
+        )
+
+
+class CreatedReplica(BaseModel):
+    replica_id: str
+    status: ReplicaState
+    raw_status: str
+
+
+class _RetryableStatus(Exception):
+    """Internal: a 429/5xx answer, raised so tenacity can decide whether to try again."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.retry_after = parse_retry_after(response.headers.get("retry-after"))
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date); ``None`` if unusable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _error_reason(response: httpx.Response) -> str:
+    """Best human-readable reason from an error body, whatever shape it has."""
+    reason = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                reason = value.strip()
+                break
+            if isinstance(value, list) and value:
+                # FastAPI-style validation details: a list of {"msg": …} objects.
+                parts = [
+                    str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in value
+                ]
+                reason = "; ".join(parts)
+                break
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                reason = value["message"]
+                break
+    elif isinstance(body, str):
+        reason = body.strip()
+    if not reason and body is None:
+        reason = response.text.strip()
+    if not reason:
+        reason = response.reason_phrase or f"HTTP {response.status_code}"
+    if len(reason) > _MAX_REASON_CHARS:
+        reason = reason[: _MAX_REASON_CHARS - 1] + "…"
+    return reason
+
+
+class TavusClient:
+    """Synchronous client over ``httpx.Client``; one instance can be shared by a process."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout | None = None,
+        max_attempts: int = 5,
+        max_backoff: float = 30.0,
+        initial_backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is required")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if max_backoff < 0 or initial_backoff < 0:
+            raise ValueError("backoff values must not be negative")
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        # Spelled as a sum rather than wait_exponential_jitter, whose arguments changed within tenacity 9.x.
+        self._exponential = wait_exponential(multiplier=initial_backoff, max=max_backoff) + wait_random(
+            0, initial_backoff
+        )
+        self._http = httpx.Client(
+            base_url=self._base_url,
+            headers={"x-api-key": api_key, "accept": "application/json"},
+            timeout=timeout or DEFAULT_TIMEOUT,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"TavusClient(base_url={self._base_url!r})"
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def create_replica(
+        self,
+        *,
+        replica_name: str | None = None,
+        train_image_url: str | None = None,
+        voice_name: str | None = None,
+        train_video_url: str | None = None,
+        consent_video_url: str | None = None,
+        callback_url: str | None = None,
+        model_name: str | None = None,
+    ) -> CreatedReplica:
+        if (train_image_url is None) == (train_video_url is None):
+            raise ValueError("give exactly one of train_image_url or train_video_url")
+        if train_image_url is not None and not voice_name:
+            raise ValueError("voice_name is required when training from an image")
+        fields = {
+            "replica_name": replica_name,
+            "train_image_url": train_image_url,
+            "voice_name": voice_name,
+            "train_video_url": train_video_url,
+            "consent_video_url": consent_video_url,
+            "callback_url": callback_url,
+            "model_name": model_name,
+        }
+        body = {key: value for key, value in fields.items() if value is not None}
+        data = self._json(self._request("POST", "/v2/replicas", json=body, idempotent=False))
+        raw_status = _optional_str(data.get("status")) or ""
+        replica_id = _optional_str(data.get("replica_id"))
+        if replica_id is None:
+            raise TavusError("Tavus accepted POST /v2/replicas but returned no replica_id")
+        return CreatedReplica(
+            replica_id=replica_id, status=normalise_status(raw_status), raw_status=raw_status
+        )
+
+    def get_replica(self, replica_id: str, *, verbose: bool = False) -> Replica:
+        params = {"verbose": "true"} if verbose else None
+        data = self._json(self._request("GET", self._replica_path(replica_id), params=params))
+        return Replica.from_api(data)
+
+    def list_replicas(self, *, limit: int = 100, page: int = 1) -> list[Replica]:
+        if limit < 1 or page < 1:
+            raise ValueError("limit and page must be at least 1")
+        response = self._request("GET", "/v2/replicas", params={"limit": limit, "page": page})
+        try:
+            body = response.json()
+        except ValueError:
+            raise TavusError("Tavus answered GET /v2/replicas with a body that is not JSON") from None
+        items = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            return []
+        return [Replica.from_api(item) for item in items if isinstance(item, dict)]
+
+    def delete_replica(self, replica_id: str, *, hard: bool = False) -> None:
+        params = {"hard": "true"} if hard else None
+        self._request("DELETE", self._replica_path(replica_id), params=params)
+
+    def rename_replica(self, replica_id: str, replica_name: str) -> None:
+        self._request("PATCH", f"{self._replica_path(replica_id)}/name", json={"replica_name": replica_name})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _replica_path(replica_id: str) -> str:
+        if not replica_id:
+            raise ValueError("replica_id must not be empty")
+        # Ids come from Slack users and stored rows; quoting stops "../" from reaching other endpoints.
+        return f"/v2/replicas/{quote(replica_id, safe='')}"
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]")
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            path = response.request.url.path
+            raise TavusError(
+                f"Tavus answered {response.request.method} {path} with an unexpected body",
+                status_code=response.status_code,
+            )
+        return data
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, _RetryableStatus):
+                return True
+            if idempotent:
+                return isinstance(exc, httpx.TransportError)
+            return isinstance(exc, _NOT_SENT_ERRORS)
+
+        retrying = Retrying(
+            retry=retry_if_exception(should_retry),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._wait,
+            before_sleep=lambda state: self._log_retry(method, path, state),
+            reraise=True,
+        )
+        try:
+            return retrying(self._send_once, method, path, params, json)
+        except _RetryableStatus as exc:
+            status = exc.response.status_code
+            reason = self._redact(_error_reason(exc.response))
+            raise TavusUnavailable(
+                f"Tavus {method} {path} kept failing: HTTP {status}: {reason}", status_code=status
+            ) from None
+        except httpx.TransportError as exc:
+            kind = type(exc).__name__
+            if not idempotent and not isinstance(exc, _NOT_SENT_ERRORS):
+                summary = f"Tavus {method} {path} got no answer ({kind}); it may or may not have been applied"
+            else:
+                summary = f"Tavus {method} {path} could not be reached ({kind})"
+            raise TavusUnavailable(summary) from None
+
+    def _send_once(
+        self, method: str, path: str, params: dict[str, Any] | None, json: dict[str, Any] | None
+    ) -> httpx.Response:
+        response = self._http.request(method, path, params=params, json=json)
+        status = response.status_code
+        if status < 300:
+            return response
+        if status == 429 or status >= 500:
+            raise _RetryableStatus(response)
+        reason = self._redact(_error_reason(response))
+        summary = f"Tavus {method} {path} answered HTTP {status}: {reason}"
+        if status in (401, 403):
+            raise TavusAuthError(summary, status_code=status)
+        if status in (400, 422):
+            raise TavusBadRequest(summary, message=reason, status_code=status)
+        if status == 404:
+            raise TavusNotFound(summary, status_code=status)
+        raise TavusError(summary, status_code=status)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
+            return min(exc.retry_after, self._max_backoff)
+        return min(float(self._exponential(state)), self._max_backoff)
+
+    def _log_retry(self, method: str, path: str, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        what = f"HTTP {exc.response.status_code}" if isinstance(exc, _RetryableStatus) else type(exc).__name__
+        delay = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "Tavus %s %s failed (%s); attempt %d of %d, retrying in %.2fs",
+            method,
+            path,
+            what,
+            state.attempt_number,
+            self._max_attempts,
+            delay,
+        )

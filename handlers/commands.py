@@ -1,0 +1,90 @@
+"""`/replica …`: parse, answer quick subcommands in the ack, hand `create` to the submission service."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import messages
+from bot.commands import CommandError, ParsedCommand, create_args, parse
+from bot.runtime import Runtime
+from bot.submission import Requester
+from handlers.replies import reply_privately
+from storage import repository
+from storage.db import session_scope
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    def replica_command(ack: Ack, command: dict, client: WebClient, respond: Respond) -> None:
+        handle_replica_command(runtime, ack, command, client, respond)
+
+    app.command("/replica")(replica_command)
+
+
+def handle_replica_command(
+    runtime: Runtime, ack: Ack, command: dict, client: WebClient, respond: Respond
+) -> None:
+    requester = Requester(
+        user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")
+    )
+    try:
+        parsed = parse(command.get("text", ""))
+        if parsed.name != "create":
+            ack(text=answer(runtime, parsed, requester), response_type="ephemeral")
+            return
+        draft = runtime.submission.draft(requester, create_args(parsed))
+    except CommandError as exc:
+        ack(text=f":warning: {exc}", response_type="ephemeral")
+        return
+    # Slack gives us three seconds; the download and Tavus call happen after this.
+    ack(text=messages.accepted_message(draft.replica_name), response_type="ephemeral")
+    result = runtime.submission.submit(draft)
+    if result.refusal is not None:
+        text = (
+            messages.submit_failed_message(result.refusal)
+            if result.request is not None
+            else messages.refused_message(result.refusal)
+        )
+        reply_privately(client, respond, channel=requester.channel_id, user=requester.user_id, text=text)
+        return
+    # Post the card now rather than at the next outbox tick.
+    runtime.deliverer.deliver_due()
+
+
+def answer(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str:
+    """The reply to every subcommand except `create`: quick, read-only, safe to send in the ack."""
+    settings, catalogue = runtime.settings, runtime.catalogue
+    if parsed.name == "voices":
+        return messages.voices_message(settings.voices, settings.default_voice)
+    if parsed.name == "errors":
+        return messages.errors_message(catalogue)
+    if parsed.name == "explain":
+        if not parsed.args:
+            return "Which error? Try `/replica explain ImageQualityError` or `/replica errors` for the list."
+        entry = catalogue.lookup(parsed.args[0])
+        return messages.explain_entry(entry) if entry else messages.explain_unknown(parsed.args[0], catalogue)
+    if parsed.name == "status":
+        return _status(runtime, parsed, requester)
+    if parsed.name == "list":
+        with session_scope(runtime.engine) as session:
+            return messages.list_message(repository.recent_requests_for(session, requester.user_id))
+    return messages.help_message(settings.voices, parsed.unknown)
+
+
+def _status(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str:
+    if not parsed.args:
+        return "Which replica? Try `/replica status r90bbd427f71`, or `/replica list` for yours."
+    replica_id = parsed.args[0].strip("`")
+    with session_scope(runtime.engine) as session:
+        request = repository.find_by_replica_id(session, replica_id)
+        # Someone else's request is visible only where it was made.
+        visible = request is not None and (
+            request.requester_id == requester.user_id or request.channel_id == requester.channel_id
+        )
+        if request is None or not visible:
+            return f"I have no request for replica `{messages.escape(replica_id)}` that you can see here."
+        return messages.status_line(request)

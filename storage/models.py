@@ -1,0 +1,135 @@
+"""Tables. Every datetime is timezone-aware UTC (sqlmodel rejects naive ones)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware on the way in and out. SQLite stores no offset and hands back naive values, which
+    would then fail to compare with `utcnow()`; PostgreSQL keeps the offset anyway."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use storage.models.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class RequestStatus(StrEnum):
+    # The row exists before Tavus is called, so a crash mid-create leaves a trace to reconcile.
+    SUBMITTING = "submitting"
+    TRAINING = "training"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    # Tavus refused the request or stayed unreachable: nothing is training, nothing to poll.
+    SUBMIT_FAILED = "submit_failed"
+
+
+IN_FLIGHT = (RequestStatus.TRAINING,)
+TERMINAL = (RequestStatus.COMPLETED, RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)
+
+
+class ReplicaRequest(SQLModel, table=True):
+    __tablename__ = "replica_request"
+    __table_args__ = (Index("ix_replica_request_due", "status", "next_poll_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str | None = None
+    channel_id: str = Field(index=True)
+    requester_id: str = Field(index=True)
+    replica_name: str
+    voice_name: str | None = None
+    source_url: str | None = Field(default=None, sa_column=Column(Text))
+    train_image_url: str | None = Field(default=None, sa_column=Column(Text))
+    train_video_url: str | None = Field(default=None, sa_column=Column(Text))
+    consent_video_url: str | None = Field(default=None, sa_column=Column(Text))
+
+    status: str = Field(default=RequestStatus.SUBMITTING, index=True)
+    replica_id: str | None = Field(default=None, unique=True)
+    training_progress: str | None = None
+    progress_percent: int | None = None
+    error_code: str | None = None
+    error_message: str | None = Field(default=None, sa_column=Column(Text))
+    submit_error: str | None = Field(default=None, sa_column=Column(Text))
+    thumbnail_video_url: str | None = Field(default=None, sa_column=Column(Text))
+
+    card_channel_id: str | None = None
+    card_ts: str | None = None
+    callback_token: str = Field(unique=True)
+    idempotency_key: str = Field(unique=True)
+
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    lease_owner: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class OutboxKind(StrEnum):
+    # One card row per request, re-armed on every change: delivery renders the latest state, so a burst
+    # of progress changes coalesces into one chat.update.
+    CARD = "card"
+    FAILURE = "failure"
+    COMPLETION = "completion"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    # Slack said no for good (e.g. channel gone); kept for the operator, never retried.
+    DEAD = "dead"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="replica_request.id", index=True)
+    kind: str
+    # Unique per request and kind: a failure or completion can be queued only once, whatever races.
+    dedupe_key: str = Field(unique=True)
+    status: str = Field(default=OutboxStatus.PENDING)
+    version: int = 1
+    delivered_version: int = 0
+    # Posts sent to Slack (an attempt may have landed even if we never heard back) vs. errors seen.
+    attempts: int = 0
+    failures: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    slack_ts: str | None = None
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    lease_owner: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -1,0 +1,165 @@
+"""Queries over requests and the outbox, including the exclusive leases that let several workers share one
+database without polling a replica twice or delivering a notification twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import Table, and_, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    IN_FLIGHT,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    ReplicaRequest,
+    utcnow,
+)
+
+_requests: Table = ReplicaRequest.__table__  # type: ignore[assignment]
+_outbox: Table = OutboxMessage.__table__  # type: ignore[assignment]
+
+
+def _claim(
+    engine: Engine,
+    table: Table,
+    due: ColumnElement[bool],
+    order_by: ColumnElement[object],
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+) -> list[int]:
+    """Lease up to `limit` due rows to `owner` in one statement.
+
+    The condition is repeated in the outer WHERE on purpose: SQLite has no SKIP LOCKED, and on PostgreSQL
+    a row can stop being due between the subquery and the update; the outer check keeps the claim exclusive.
+    """
+    free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
+    condition = and_(due, free)
+    candidates = sa.select(table.c.id).where(condition).order_by(order_by).limit(limit)
+    if engine.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        update(table)
+        .where(table.c.id.in_(candidates.scalar_subquery()), condition)
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+        .returning(table.c.id)
+    )
+    with engine.begin() as connection:
+        return sorted(row[0] for row in connection.execute(statement))
+
+
+def claim_due_requests(
+    engine: Engine, *, owner: str, now: datetime | None = None, limit: int = 500, lease_seconds: float = 120
+) -> list[int]:
+    now = now or utcnow()
+    due = and_(_requests.c.status.in_([s.value for s in IN_FLIGHT]), _requests.c.next_poll_at <= now)
+    return _claim(
+        engine,
+        _requests,
+        due,
+        _requests.c.next_poll_at,
+        owner=owner,
+        now=now,
+        limit=limit,
+        lease_seconds=lease_seconds,
+    )
+
+
+def claim_due_outbox(
+    engine: Engine, *, owner: str, now: datetime | None = None, limit: int = 200, lease_seconds: float = 60
+) -> list[int]:
+    now = now or utcnow()
+    due = and_(_outbox.c.status == OutboxStatus.PENDING.value, _outbox.c.next_attempt_at <= now)
+    return _claim(
+        engine, _outbox, due, _outbox.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
+    )
+
+
+def release_request_lease(session: Session, request: ReplicaRequest, owner: str) -> None:
+    if request.lease_owner == owner:
+        request.lease_owner = None
+        request.lease_until = None
+
+
+def arm_card(session: Session, request: ReplicaRequest) -> None:
+    """Ask for the request card to be (re)rendered; repeated calls before delivery coalesce into one."""
+    assert request.id is not None
+    key = f"{request.id}:{OutboxKind.CARD}"
+    row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).first()
+    if row is None:
+        session.add(OutboxMessage(request_id=request.id, kind=OutboxKind.CARD, dedupe_key=key))
+        return
+    row.version += 1
+    if row.status != OutboxStatus.DEAD:
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = utcnow()
+    session.add(row)
+
+
+def enqueue_once(session: Session, request: ReplicaRequest, kind: OutboxKind) -> bool:
+    """Queue a one-off notification; False if it was already queued (or sent) for this request."""
+    assert request.id is not None
+    key = f"{request.id}:{kind}"
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
+        return False
+    # The unique dedupe_key is the real guard: a concurrent insert of the same key fails the transaction,
+    # which rolls back the status change with it, so the other worker's identical change stands alone.
+    session.add(OutboxMessage(request_id=request.id, kind=kind, dedupe_key=key))
+    return True
+
+
+def find_by_replica_id(session: Session, replica_id: str) -> ReplicaRequest | None:
+    statement = select(ReplicaRequest).where(ReplicaRequest.replica_id == replica_id)
+    return session.exec(statement).first()
+
+
+def find_by_callback_token(session: Session, token: str) -> ReplicaRequest | None:
+    statement = select(ReplicaRequest).where(ReplicaRequest.callback_token == token)
+    return session.exec(statement).first()
+
+
+def recent_requests_for(session: Session, requester_id: str, limit: int = 10) -> Sequence[ReplicaRequest]:
+    statement = (
+        select(ReplicaRequest)
+        .where(ReplicaRequest.requester_id == requester_id)
+        .order_by(col(ReplicaRequest.created_at).desc(), col(ReplicaRequest.id).desc())
+        .limit(limit)
+    )
+    return session.exec(statement).all()
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate key" in text
+
+
+def claim_request(engine: Engine, request_id: int, *, owner: str, lease_seconds: float = 30) -> bool:
+    """Lease one in-flight request now, whether or not it is due (a callback is a reason to look)."""
+    now = utcnow()
+    due = and_(_requests.c.id == request_id, _requests.c.status.in_([s.value for s in IN_FLIGHT]))
+    return bool(
+        _claim(
+            engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=1, lease_seconds=lease_seconds
+        )
+    )
+
+
+def renew_outbox_lease(engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float) -> bool:
+    """Extend our lease just before talking to Slack; False means another worker took the row over."""
+    now = utcnow()
+    statement = (
+        update(_outbox)
+        .where(_outbox.c.id == outbox_id, _outbox.c.lease_owner == owner, _outbox.c.lease_until > now)
+        .values(lease_until=now + timedelta(seconds=lease_seconds))
+    )
+    with engine.begin() as connection:
+        return connection.execute(statement).rowcount == 1
