@@ -167,6 +167,13 @@ def fetch_url(
             client.close()
 
 
+def check_url(url: str, *, allow_private: bool = False) -> httpx.URL:
+    """Vet a link Tavus will download itself (a training or consent video) without downloading it here."""
+    parsed = parse_url(url)
+    vet_host(_host(parsed), allow_private=allow_private)
+    return parsed
+
+
 def parse_url(url: str) -> httpx.URL:
     """Parse a pasted link, refusing anything but a complete http(s) URL."""
     try:

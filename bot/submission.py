@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 
 from bot.commands import CommandError, CreateArgs
-from bot.fetch import fetch_url
+from bot.fetch import check_url, fetch_url
 from bot.preflight import PreflightRefusal, check_image
 from bot.settings import Settings
 from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
@@ -96,8 +96,6 @@ class SubmissionService:
                 )
                 check_image(fetched.content, max_bytes=self._settings.max_image_bytes)
             else:
-                from bot.fetch import check_url
-
                 for url in urls:
                     check_url(url, allow_private=self._settings.allow_private_urls)
         except PreflightRefusal as refusal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -60,6 +60,10 @@ class ReplicaRequest(SQLModel, table=True):
     replica_name: str
     voice_name: str | None = None
     source_url: str | None = Field(default=None, sa_column=Column(Text))
+    # Where the photo came from when it was uploaded to Slack (file id), for retries and auditing.
+    slack_file_id: str | None = None
+    thread_channel_id: str | None = None
+    thread_ts: str | None = None
     train_image_url: str | None = Field(default=None, sa_column=Column(Text))
     train_video_url: str | None = Field(default=None, sa_column=Column(Text))
     consent_video_url: str | None = Field(default=None, sa_column=Column(Text))
@@ -133,3 +137,33 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lease_owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class MediaObject(SQLModel, table=True):
+    """A photo the bot hosts for Tavus (built-in media store). Kept in the database so every process behind
+    the load balancer can serve it."""
+
+    __tablename__ = "media_object"
+
+    # token_urlsafe(32): 256 bits, unguessable, and the only key a URL carries.
+    token: str = Field(primary_key=True)
+    request_id: int | None = Field(default=None, foreign_key="replica_request.id", index=True)
+    content_type: str
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class SeenEvent(SQLModel, table=True):
+    """Slack deliveries already acted on: by event_id, and by channel+ts of an uploaded message, so retries
+    and the app_mention/message twins of one upload start one request, across processes and restarts."""
+
+    __tablename__ = "seen_event"
+
+    key: str = Field(primary_key=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )

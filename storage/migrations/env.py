@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import models  # registers the tables on SQLModel.metadata
 
 target_metadata = SQLModel.metadata
 
@@ -19,9 +19,18 @@ def run_migrations_online() -> None:
         _run(fresh)
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations must not import application code: UTCDateTime is stored as a plain aware DateTime.
+    if type_ == "type" and isinstance(obj, models.UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: object) -> None:
     # Batch mode lets SQLite, which cannot ALTER most things, take the same migrations as PostgreSQL.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=_render_item
+    )
     with context.begin_transaction():
         context.run_migrations()
 
