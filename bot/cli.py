@@ -45,7 +45,7 @@ def socket() -> None:
     from bot.app import create_bolt_app
 
     settings = _settings("slack_bot_token", "slack_app_token", "tavus_api_key")
-    runtime = _runtime(settings)
+    runtime = _runtime(settings, socket_mode=True)
     bolt = create_bolt_app(runtime, socket_mode=True)
     runtime.start()
     try:
@@ -72,11 +72,11 @@ def _settings(*required: str) -> Settings:
     return settings
 
 
-def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+def _runtime(settings: Settings, *, socket_mode: bool = False):  # type: ignore[no-untyped-def]
     from bot.runtime import build_runtime
 
     try:
-        return build_runtime(settings)
+        return build_runtime(settings, socket_mode=socket_mode)
     except SQLAlchemyError as exc:
         raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
 

@@ -230,8 +230,123 @@ def refused_message(reason: str) -> str:
 
 
 def submit_failed_message(reason: str) -> str:
-    return f":warning: Tavus did not accept the request: {reason} Nothing was created; you can try again."
+    return f":warning: I couldn't submit this to Tavus. {reason} Nothing was created; you can try again."
 
 
 def _shorten(url: str, limit: int = 60) -> str:
     return url if len(url) <= limit else url[: limit - 1] + "…"
+
+
+# --- uploads, the modal, confirmations --------------------------------------------------------------------
+
+MODAL_CALLBACK_ID = "replica_create_modal"
+CONFIRM_ACTION = "confirm_request"
+CANCEL_ACTION = "cancel_request"
+RIGHTS_TEXT = "I have the rights to use this person's likeness (and they agreed) for a replica."
+
+
+def upload_modal(
+    voices: Sequence[str],
+    *,
+    private_metadata: str,
+    name: str | None = None,
+    voice: str | None = None,
+    file_name: str | None = None,
+) -> dict[str, Any]:
+    """The `/replica create` form. With `file_name`, the photo comes from a message (shortcut, retry)."""
+    photo: Block
+    if file_name:
+        photo = _section(f":frame_with_picture: Photo: *{escape(file_name)}* (from the message)")
+    else:
+        photo = {
+            "type": "input",
+            "block_id": "photo",
+            "label": {"type": "plain_text", "text": "Headshot (JPG or PNG, at least 512×512)"},
+            "element": {
+                "type": "file_input",
+                "action_id": "file",
+                "filetypes": ["jpg", "jpeg", "png"],
+                "max_files": 1,
+            },
+        }
+    options = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in voices]
+    voice_select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "value",
+        "options": options,
+        "placeholder": {"type": "plain_text", "text": "Pick a stock voice"},
+    }
+    if voice in voices:
+        voice_select["initial_option"] = options[list(voices).index(voice)]
+    name_input: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 80}
+    if name:
+        name_input["initial_value"] = name[:80]
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK_ID,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Create a replica"},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            photo,
+            _context(IMAGE_REQUIREMENTS),
+            {
+                "type": "input",
+                "block_id": "name",
+                "label": {"type": "plain_text", "text": "Replica name"},
+                "element": name_input,
+            },
+            {
+                "type": "input",
+                "block_id": "voice",
+                "label": {"type": "plain_text", "text": "Voice"},
+                "element": voice_select,
+            },
+            {
+                "type": "input",
+                "block_id": "rights",
+                "label": {"type": "plain_text", "text": "Rights"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [{"text": {"type": "plain_text", "text": RIGHTS_TEXT}, "value": "affirmed"}],
+                },
+            },
+        ],
+    }
+
+
+def confirmation(question: str, request_id: int) -> Message:
+    return Message(
+        text=question,
+        blocks=[
+            _section(f":raised_hand: {question}"),
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "style": "primary",
+                        "action_id": CONFIRM_ACTION,
+                        "value": str(request_id),
+                        "text": {"type": "plain_text", "text": "Yes — submit it"},
+                    },
+                    {
+                        "type": "button",
+                        "action_id": CANCEL_ACTION,
+                        "value": str(request_id),
+                        "text": {"type": "plain_text", "text": "Cancel"},
+                    },
+                ],
+            },
+        ],
+    )
+
+
+def upload_help(voices: Sequence[str]) -> str:
+    return (
+        "Attach a headshot to your message and I'll request a replica from it, e.g. "
+        f'`create voice=anna name="Ana Demo"` with the photo attached.\n*Photo checklist:* '
+        f"{IMAGE_REQUIREMENTS}\n*Voices:* {', '.join(voices)}"
+    )

@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
@@ -15,8 +16,10 @@ from sqlalchemy.engine import Engine
 
 from bot.catalogue import Catalogue
 from bot.delivery import Deliverer
+from bot.media import MediaStore, build_media_store
 from bot.scheduler import Scheduler
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
+from bot.slack_files import SlackFileDownloader
 from bot.submission import SubmissionService
 from bot.tavus import TavusClient
 from bot.tracking import Tracker
@@ -36,6 +39,8 @@ class Runtime:
     tracker: Tracker
     deliverer: Deliverer
     scheduler: Scheduler
+    files: SlackFileDownloader
+    media: MediaStore | None
     owner: str = field(default="")
 
     def start(self) -> None:
@@ -69,9 +74,10 @@ def slack_client(settings: Settings, *, retry_rate_limits: bool) -> WebClient:
     return client
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     engine = make_engine(settings.database_url)
     migrate(engine)
+    media = _media_store(settings, engine, socket_mode=socket_mode)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     catalogue = Catalogue(str(settings.tavus_docs_url).rstrip("/"))
     tavus = TavusClient(str(settings.tavus_api_url).rstrip("/"), settings.secret("tavus_api_key"))
@@ -83,6 +89,7 @@ def build_runtime(settings: Settings) -> Runtime:
         deliver=deliverer.deliver_due,
         poll_interval=settings.poll_interval_seconds,
         outbox_interval=settings.outbox_interval_seconds,
+        housekeeping=lambda: _purge_media(media, settings),
     )
     tracker.on_change = scheduler.kick_delivery
     return Runtime(
@@ -91,9 +98,36 @@ def build_runtime(settings: Settings) -> Runtime:
         catalogue=catalogue,
         tavus=tavus,
         slack=slack,
-        submission=SubmissionService(settings, engine, tavus),
+        submission=SubmissionService(settings, engine, tavus, media),
         tracker=tracker,
         deliverer=deliverer,
         scheduler=scheduler,
+        files=SlackFileDownloader(
+            settings.secret("slack_bot_token"),
+            str(settings.slack_api_url),
+            max_bytes=settings.max_image_bytes,
+        ),
+        media=media,
         owner=owner,
     )
+
+
+def _media_store(settings: Settings, engine: Engine, *, socket_mode: bool) -> MediaStore | None:
+    try:
+        return build_media_store(settings, engine, socket_mode=socket_mode)
+    except SettingsError:
+        if socket_mode or settings.media_backend != "builtin":
+            raise
+        # Links still work without a public address; only uploaded photos need hosting.
+        log.warning(
+            "PUBLIC_BASE_URL is not set: photos uploaded to Slack cannot be hosted for Tavus "
+            "(set it, or MEDIA_BACKEND=s3); /replica create <url> still works"
+        )
+        return None
+
+
+def _purge_media(media: MediaStore | None, settings: Settings) -> None:
+    if media is not None:
+        purged = media.purge_finished(retention=timedelta(hours=settings.media_retention_hours))
+        if purged:
+            log.info("purged %s stored photos of finished requests", purged)

@@ -22,6 +22,8 @@ class Scheduler:
         deliver: Callable[[], object],
         poll_interval: float,
         outbox_interval: float,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_interval: float = 600,
     ) -> None:
         # A shared SQLAlchemyJobStore would run jobs several times across processes; leases in the
         # database decide who polls what, so each process keeps its own in-memory schedule.

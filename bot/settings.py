@@ -6,7 +6,7 @@ names the variable, instead of failing later inside a Slack listener.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     # Annotated with NoDecode so "anna,liam" is read as text, not JSON.
     voices: Annotated[tuple[str, ...], NoDecode] = STOCK_VOICES
     max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+
+    # Where uploaded photos live while Tavus downloads them (it needs the URL valid for 24 h or more).
+    media_backend: Literal["builtin", "s3"] = "builtin"
+    media_url_ttl_hours: float = Field(default=48, gt=0)
+    media_retention_hours: float = Field(default=72, ge=0)
+    s3_bucket: str | None = None
+    s3_endpoint_url: AnyHttpUrl | None = None
+    s3_region: str | None = None
 
     @field_validator("voices", mode="before")
     @classmethod

@@ -1,19 +1,22 @@
-"""Submitting a replica request: check the image, record the request, create the replica in Tavus.
+"""Submitting a replica request: check what Tavus will download, record the request, create the replica.
 
-No Slack here: the caller gets either the stored request or a plain-language refusal to show.
+No Slack here: callers get the stored request, a question to put to the requester, or a plain-language
+refusal to show. Every way in (command, mention, DM, modal, shortcut) ends in `create`.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from bot.commands import CommandError, CreateArgs
 from bot.fetch import check_url, fetch_url
+from bot.media import MediaStore
 from bot.preflight import PreflightRefusal, check_image
 from bot.settings import Settings
 from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
@@ -25,6 +28,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REPLICA_NAME = "Replica from Slack"
 MAX_NAME_LENGTH = 80
+NO_MEDIA_STORE = (
+    "this bot has no public address to host uploaded photos for Tavus yet (its admin needs to set "
+    "PUBLIC_BASE_URL or MEDIA_BACKEND=s3). Meanwhile, `/replica create <image-url>` with a public link works."
+)
+VIDEO_CONSENT_QUESTION = (
+    "You gave a training video without a consent video. Tavus then needs the training video itself to "
+    "open with the spoken consent statement from the person in it. Does it?"
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ class Requester:
 
 @dataclass(frozen=True)
 class ReplicaDraft:
-    """A request whose shape is valid; the image itself is not checked yet."""
+    """A request whose shape is valid; what it points at is not checked yet."""
 
     requester: Requester
     replica_name: str
@@ -44,12 +55,19 @@ class ReplicaDraft:
     image_url: str | None = None
     video_url: str | None = None
     consent_url: str | None = None
+    # Answer in this thread (mention, DM, shortcut) instead of starting one under a new card.
+    thread_ts: str | None = None
+    slack_file_id: str | None = None
+    rights_affirmed: bool = False
+    retry_of: int | None = None
 
 
 @dataclass(frozen=True)
 class SubmissionResult:
     request: ReplicaRequest | None = None
     refusal: str | None = None
+    # Set when nothing is submitted until the requester answers this question.
+    question: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -57,25 +75,32 @@ class SubmissionResult:
 
 
 class SubmissionService:
-    def __init__(self, settings: Settings, engine: Engine, tavus: TavusClient) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, tavus: TavusClient, media: MediaStore | None = None
+    ) -> None:
         self._settings = settings
         self._engine = engine
         self._tavus = tavus
+        self._media = media
 
-    def draft(self, requester: Requester, args: CreateArgs) -> ReplicaDraft:
+    # --- shape ---------------------------------------------------------------------------------------
+
+    def draft(
+        self, requester: Requester, args: CreateArgs, *, uploaded: bool = False, **extra: object
+    ) -> ReplicaDraft:
         """Turn parsed `create` arguments into a draft, or raise CommandError saying what to fix."""
-        if not args.image_url and not args.video_url:
+        if not (args.image_url or args.video_url or uploaded):
             raise CommandError(
                 "Give me a photo link: `/replica create https://example.com/headshot.png voice=anna`."
             )
         voice = args.voice or self._settings.default_voice
         voices = ", ".join(f"`{v}`" for v in self._settings.voices)
-        if args.image_url and voice is None:
+        if not args.video_url and voice is None:
             raise CommandError(f"Pick a voice with `voice=<name>`. Stock voices: {voices}.")
         if voice is not None and voice not in self._settings.voices:
             raise CommandError(f"`{voice}` is not a stock voice. Choose one of: {voices}.")
         name = (args.name or DEFAULT_REPLICA_NAME)[:MAX_NAME_LENGTH]
-        return ReplicaDraft(
+        draft = ReplicaDraft(
             requester=requester,
             replica_name=name,
             voice_name=voice,
@@ -83,59 +108,110 @@ class SubmissionService:
             video_url=args.video_url,
             consent_url=args.consent_url,
         )
+        return replace(draft, **extra)  # type: ignore[arg-type]
 
-    def preflight(self, draft: ReplicaDraft) -> str | None:
-        """Check what Tavus will download; return a refusal for the requester, or None if it looks fine."""
-        urls = [u for u in (draft.image_url, draft.video_url, draft.consent_url) if u]
-        try:
-            if draft.image_url:
-                fetched = fetch_url(
-                    draft.image_url,
-                    allow_private=self._settings.allow_private_urls,
-                    max_bytes=self._settings.max_image_bytes,
-                )
-                check_image(fetched.content, max_bytes=self._settings.max_image_bytes)
-            else:
-                for url in urls:
-                    check_url(url, allow_private=self._settings.allow_private_urls)
-        except PreflightRefusal as refusal:
-            log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
-            return refusal.message
-        return None
+    # --- the ways in -----------------------------------------------------------------------------------
 
-    def submit(self, draft: ReplicaDraft) -> SubmissionResult:
-        refusal = self.preflight(draft)
+    def submit_link(self, draft: ReplicaDraft) -> SubmissionResult:
+        """A photo or video the requester linked to: checked here, downloaded by Tavus."""
+        refusal = self._check_links(draft)
         if refusal is not None:
             return SubmissionResult(refusal=refusal)
+        if draft.video_url and not draft.consent_url:
+            return SubmissionResult(request=self.hold(draft), question=VIDEO_CONSENT_QUESTION)
         return self.create(draft, train_image_url=draft.image_url)
+
+    def submit_upload(self, draft: ReplicaDraft, data: bytes) -> SubmissionResult:
+        """A photo uploaded to Slack: checked, hosted where Tavus can fetch it, then submitted."""
+        if self._media is None:
+            return SubmissionResult(refusal=NO_MEDIA_STORE)
+        try:
+            info = check_image(data, max_bytes=self._settings.max_image_bytes)
+        except PreflightRefusal as refusal:
+            log.info("upload refused for %s: %s", draft.requester.user_id, refusal.reason)
+            return SubmissionResult(refusal=refusal.message)
+        stored = self._media.put(data, info.content_type)
+        result = self.create(draft, train_image_url=stored.url)
+        if result.request is not None and result.request.id is not None:
+            self._media.attach(stored.key, result.request.id)
+        return result
+
+    # --- confirmation ------------------------------------------------------------------------------------
+
+    def hold(self, draft: ReplicaDraft, train_image_url: str | None = None) -> ReplicaRequest:
+        """Record the request but submit nothing until the requester confirms."""
+        request = self._new_request(draft, train_image_url, RequestStatus.AWAITING_CONFIRMATION)
+        with session_scope(self._engine) as session:
+            session.add(request)
+        return request
+
+    def confirm(self, request_id: int, user_id: str) -> SubmissionResult:
+        """The requester confirmed: submit. Only they can, and a double click submits once."""
+        table = ReplicaRequest.__table__
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            request = session.get(ReplicaRequest, request_id)
+            if request is None:
+                return SubmissionResult(refusal="I can't find that request any more.")
+            if request.requester_id != user_id:
+                return SubmissionResult(refusal="Only the person who asked for this replica can confirm it.")
+            claimed = session.execute(
+                update(table)
+                .where(table.c.id == request_id, table.c.status == RequestStatus.AWAITING_CONFIRMATION)
+                .values(
+                    status=RequestStatus.SUBMITTING,
+                    rights_affirmed_by=user_id,
+                    rights_affirmed_at=now,
+                    updated_at=now,
+                )
+            ).rowcount
+        if claimed != 1:
+            return SubmissionResult(refusal="This request was already confirmed.")
+        with session_scope(self._engine) as session:
+            request = session.get(ReplicaRequest, request_id)
+        assert request is not None
+        return self._send_to_tavus(request)
+
+    def cancel(self, request_id: int, user_id: str) -> bool:
+        """The requester changed their mind before confirming; nothing reaches Tavus."""
+        table = ReplicaRequest.__table__
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            cancelled = session.execute(
+                update(table)
+                .where(
+                    table.c.id == request_id,
+                    table.c.requester_id == user_id,
+                    table.c.status == RequestStatus.AWAITING_CONFIRMATION,
+                )
+                .values(
+                    status=RequestStatus.SUBMIT_FAILED,
+                    submit_error="Cancelled by the requester.",
+                    finished_at=now,
+                    updated_at=now,
+                )
+            ).rowcount
+        return cancelled == 1
+
+    # --- Tavus -------------------------------------------------------------------------------------------
 
     def create(self, draft: ReplicaDraft, *, train_image_url: str | None) -> SubmissionResult:
         """Record the request, then create the replica. The row exists before Tavus is called so a crash in
         between leaves something to reconcile rather than an untracked, paid training run."""
-        request = ReplicaRequest(
-            team_id=draft.requester.team_id,
-            channel_id=draft.requester.channel_id,
-            requester_id=draft.requester.user_id,
-            replica_name=draft.replica_name,
-            voice_name=draft.voice_name,
-            source_url=draft.image_url,
-            train_image_url=train_image_url,
-            train_video_url=draft.video_url,
-            consent_video_url=draft.consent_url,
-            status=RequestStatus.SUBMITTING,
-            callback_token=secrets.token_urlsafe(32),
-            idempotency_key=secrets.token_hex(16),
-        )
+        request = self._new_request(draft, train_image_url, RequestStatus.SUBMITTING)
         with session_scope(self._engine) as session:
             session.add(request)
+        return self._send_to_tavus(request)
 
+    def _send_to_tavus(self, request: ReplicaRequest) -> SubmissionResult:
+        video = request.train_video_url
         try:
             created = self._tavus.create_replica(
-                replica_name=draft.replica_name,
-                train_image_url=train_image_url if not draft.video_url else None,
-                voice_name=draft.voice_name if not draft.video_url else None,
-                train_video_url=draft.video_url,
-                consent_video_url=draft.consent_url,
+                replica_name=request.replica_name,
+                train_image_url=None if video else request.train_image_url,
+                voice_name=None if video else request.voice_name,
+                train_video_url=video,
+                consent_video_url=request.consent_video_url,
                 callback_url=self._settings.public_url(f"/tavus/callback/{request.callback_token}"),
                 model_name=self._settings.tavus_model_name,
             )
@@ -161,10 +237,52 @@ class SubmissionService:
         log.info("request %s created replica %s", request.id, created.replica_id)
         return SubmissionResult(request=request)
 
+    def _new_request(
+        self, draft: ReplicaDraft, train_image_url: str | None, status: RequestStatus
+    ) -> ReplicaRequest:
+        affirmed = draft.rights_affirmed
+        return ReplicaRequest(
+            team_id=draft.requester.team_id,
+            channel_id=draft.requester.channel_id,
+            requester_id=draft.requester.user_id,
+            replica_name=draft.replica_name,
+            voice_name=None if draft.video_url else draft.voice_name,
+            source_url=draft.image_url,
+            train_image_url=train_image_url,
+            train_video_url=draft.video_url,
+            consent_video_url=draft.consent_url,
+            thread_ts=draft.thread_ts,
+            slack_file_id=draft.slack_file_id,
+            retry_of=draft.retry_of,
+            rights_affirmed_by=draft.requester.user_id if affirmed else None,
+            rights_affirmed_at=utcnow() if affirmed else None,
+            status=status,
+            callback_token=secrets.token_urlsafe(32),
+            idempotency_key=secrets.token_hex(16),
+        )
+
+    def _check_links(self, draft: ReplicaDraft) -> str | None:
+        """Check what Tavus will download; a refusal for the requester, or None if it looks fine."""
+        try:
+            if draft.image_url:
+                fetched = fetch_url(
+                    draft.image_url,
+                    allow_private=self._settings.allow_private_urls,
+                    max_bytes=self._settings.max_image_bytes,
+                )
+                check_image(fetched.content, max_bytes=self._settings.max_image_bytes)
+            for url in (draft.video_url, draft.consent_url):
+                if url:
+                    check_url(url, allow_private=self._settings.allow_private_urls)
+        except PreflightRefusal as refusal:
+            log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
+            return refusal.message
+        return None
+
 
 def _reason_for_requester(exc: TavusError) -> str:
     if isinstance(exc, TavusBadRequest):
-        return f"Tavus refused it: {exc.message}"
+        return f"Tavus said: {exc.message}"
     if isinstance(exc, TavusAuthError):
         # The requester cannot fix this; the operator sees the detail in the logs.
         return "replica-bot is not set up correctly to talk to Tavus. Please ask the app's admin to check it."

@@ -413,6 +413,8 @@ class TavusClient:
         def should_retry(exc: BaseException) -> bool:
             if isinstance(exc, _RetryableStatus):
                 return True
+            if isinstance(exc, httpx.UnsupportedProtocol):
+                return False  # a misconfigured base URL will not fix itself
             if idempotent:
                 return isinstance(exc, httpx.TransportError)
             return isinstance(exc, _NOT_SENT_ERRORS)
@@ -439,6 +441,9 @@ class TavusClient:
             else:
                 summary = f"Tavus {method} {path} could not be reached ({kind})"
             raise TavusUnavailable(summary) from None
+        except httpx.HTTPError as exc:
+            # e.g. a body that fails to decode: still Tavus' fault, but never an httpx type for callers.
+            raise TavusError(f"Tavus {method} {path} failed ({type(exc).__name__})") from None
 
     def _send_once(
         self, method: str, path: str, params: dict[str, Any] | None, json: dict[str, Any] | None

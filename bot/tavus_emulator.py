@@ -215,6 +215,7 @@ class TavusEmulator:
                     pinned.error_message = None
                 if status in ("completed", "ready"):
                     pinned.thumbnail_video_url = THUMBNAIL_URL.format(replica_id=replica_id)
+                    pinned.training_progress = "100/100"
             if training_progress is not None:
                 pinned.training_progress = training_progress
             if error_message is not None:
@@ -234,6 +235,10 @@ class TavusEmulator:
                 self.default_training_seconds = max(0.0, default_training_seconds)
 
     def calls(self) -> list[dict[str, Any]]:
+        """/v2 calls in arrival order: method, path, query, json, status, time (epoch seconds, on arrival).
+
+        An entry is written when the call is answered, so a slow (delayed) call can appear after later ones.
+        """
         with self._lock:
             return [dict(call) for call in self._calls]
 

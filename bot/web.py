@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.media import BuiltinMediaStore, media_endpoint
 from bot.runtime import Runtime
 from storage import repository
 from storage.db import session_scope
@@ -49,13 +50,14 @@ def create_web_app(runtime: Runtime, bolt: App) -> Starlette:
             {"ok": True}, status_code=202, background=BackgroundTask(runtime.tracker.poll_now, request_id)
         )
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/tavus/callback/{token}", tavus_callback, methods=["POST"]),
-        ]
-    )
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/tavus/callback/{token}", tavus_callback, methods=["POST"]),
+    ]
+    if isinstance(runtime.media, BuiltinMediaStore):
+        routes.append(Route("/media/{token}", media_endpoint(runtime.media), methods=["GET", "HEAD"]))
+    return Starlette(routes=routes)
 
 
 def _request_for_token(runtime: Runtime, token: str) -> int | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import commands
+from handlers import actions, commands, events, shortcuts, views
 
 
 def register(app: App, runtime: Runtime) -> None:
-    commands.register(app, runtime)
+    for module in (commands, events, views, shortcuts, actions):
+        module.register(app, runtime)

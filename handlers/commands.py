@@ -11,7 +11,8 @@ from bot import messages
 from bot.commands import CommandError, ParsedCommand, create_args, parse
 from bot.runtime import Runtime
 from bot.submission import Requester
-from handlers.replies import reply_privately
+from handlers.flow import privately, report
+from handlers.views import open_modal
 from storage import repository
 from storage.db import session_scope
 
@@ -36,23 +37,27 @@ def handle_replica_command(
         if parsed.name != "create":
             ack(text=answer(runtime, parsed, requester), response_type="ephemeral")
             return
-        draft = runtime.submission.draft(requester, create_args(parsed))
+        args = create_args(parsed)
+        if not (args.image_url or args.video_url):
+            # No link: the modal takes an uploaded photo instead.
+            ack()
+            open_modal(
+                runtime,
+                client,
+                command["trigger_id"],
+                channel_id=requester.channel_id,
+                name=args.name,
+                voice=args.voice,
+            )
+            return
+        draft = runtime.submission.draft(requester, args)
     except CommandError as exc:
         ack(text=f":warning: {exc}", response_type="ephemeral")
         return
     # Slack gives us three seconds; the download and Tavus call happen after this.
     ack(text=messages.accepted_message(draft.replica_name), response_type="ephemeral")
-    result = runtime.submission.submit(draft)
-    if result.refusal is not None:
-        text = (
-            messages.submit_failed_message(result.refusal)
-            if result.request is not None
-            else messages.refused_message(result.refusal)
-        )
-        reply_privately(client, respond, channel=requester.channel_id, user=requester.user_id, text=text)
-        return
-    # Post the card now rather than at the next outbox tick.
-    runtime.deliverer.deliver_due()
+    reply = privately(client, respond, requester.channel_id, requester.user_id)
+    report(runtime, runtime.submission.submit_link(draft), reply)
 
 
 def answer(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str:

@@ -18,12 +18,13 @@ def reply_privately(
     channel: str,
     user: str,
     text: str,
+    blocks: list[dict] | None = None,
     thread_ts: str | None = None,
 ) -> None:
     """An ephemeral message to `user`; falls back to the command's response_url where the bot cannot post
     (a channel it was not invited to), and never raises: a reply that fails must not hide the original."""
     try:
-        client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+        client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts)
         return
     except SlackApiError as exc:
         log.info("ephemeral reply in %s failed (%s); trying response_url", channel, exc.response.get("error"))
@@ -32,6 +33,6 @@ def reply_privately(
     if respond is None:
         return
     try:
-        respond(text=text, response_type="ephemeral", replace_original=False)
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
     except Exception:
         log.warning("reply through response_url failed too", exc_info=True)

@@ -43,6 +43,8 @@ class RequestStatus(StrEnum):
     FAILED = "failed"
     # Tavus refused the request or stayed unreachable: nothing is training, nothing to poll.
     SUBMIT_FAILED = "submit_failed"
+    # Waiting for the requester to confirm something (rights to the likeness, consent in the video).
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
 
 
 IN_FLIGHT = (RequestStatus.TRAINING,)
@@ -62,8 +64,11 @@ class ReplicaRequest(SQLModel, table=True):
     source_url: str | None = Field(default=None, sa_column=Column(Text))
     # Where the photo came from when it was uploaded to Slack (file id), for retries and auditing.
     slack_file_id: str | None = None
-    thread_channel_id: str | None = None
     thread_ts: str | None = None
+    # Who affirmed the rights to this likeness (and consent for video), and when: kept as the record.
+    rights_affirmed_by: str | None = None
+    rights_affirmed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    retry_of: int | None = Field(default=None, foreign_key="replica_request.id")
     train_image_url: str | None = Field(default=None, sa_column=Column(Text))
     train_video_url: str | None = Field(default=None, sa_column=Column(Text))
     consent_video_url: str | None = Field(default=None, sa_column=Column(Text))

@@ -13,12 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from storage.db import session_scope
 from storage.models import (
     IN_FLIGHT,
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
     ReplicaRequest,
+    SeenEvent,
     utcnow,
 )
 
@@ -163,3 +165,17 @@ def renew_outbox_lease(engine: Engine, outbox_id: int, *, owner: str, lease_seco
     )
     with engine.begin() as connection:
         return connection.execute(statement).rowcount == 1
+
+
+def first_time(engine: Engine, keys: Sequence[str]) -> bool:
+    """Record Slack delivery keys; False if any was seen before (a retry, or the twin event of an upload).
+
+    The primary key does the deciding, so two processes receiving twins at the same moment agree.
+    """
+    try:
+        with session_scope(engine) as session:
+            for key in keys:
+                session.add(SeenEvent(key=key))
+    except IntegrityError:
+        return False
+    return True

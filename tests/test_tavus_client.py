@@ -266,6 +266,15 @@ def test_connection_refused_is_unavailable() -> None:
     assert "ConnectError" in str(caught.value)
 
 
+def test_a_misconfigured_base_url_fails_fast() -> None:
+    with (
+        TavusClient("ftp://tavus.test", API_KEY, max_backoff=5) as tavus,
+        pytest.raises(TavusUnavailable) as caught,
+    ):
+        tavus.list_replicas()
+    assert "UnsupportedProtocol" in str(caught.value)
+
+
 def test_read_timeout_retries_reads_but_not_creates(
     server: EmulatorServer, emulator: TavusEmulator, site: LocalSite
 ) -> None:

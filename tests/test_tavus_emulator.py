@@ -466,7 +466,7 @@ def test_control_endpoints_over_http(
     set_ready = control.post(f"/_emulator/replicas/{slow}", json={"status": "ready", "send_callback": True})
     assert set_ready.status_code == 200
     assert control.post("/_emulator/replicas/rnope0000000", json={"status": "ready"}).status_code == 404
-    assert replica(api, slow)["status"] == "ready"
+    assert (replica(api, slow)["status"], replica(api, slow)["training_progress"]) == ("ready", "100/100")
     wait_until(lambda: control.get("/_emulator/callbacks").json())
     assert control.get("/_emulator/callbacks").json()[0]["body"] == {"replica_id": slow, "status": "ready"}
 

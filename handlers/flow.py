@@ -1,0 +1,66 @@
+"""The end of every way in: report the submission result where the requester is looking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages
+from bot.preflight import PreflightRefusal
+from bot.runtime import Runtime
+from bot.slack_files import SlackFile
+from bot.submission import ReplicaDraft, SubmissionResult
+from handlers.replies import reply_privately
+
+log = logging.getLogger(__name__)
+
+# Says something to the requester: text, and optionally blocks.
+Reply = Callable[[str, list[dict] | None], None]
+
+
+def in_thread(client: WebClient, channel: str, thread_ts: str) -> Reply:
+    def reply(text: str, blocks: list[dict] | None = None) -> None:
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("could not reply in thread %s/%s: %s", channel, thread_ts, exc.response.get("error"))
+
+    return reply
+
+
+def privately(client: WebClient, respond: Respond | None, channel: str, user: str) -> Reply:
+    def reply(text: str, blocks: list[dict] | None = None) -> None:
+        reply_privately(client, respond, channel=channel, user=user, text=text, blocks=blocks)
+
+    return reply
+
+
+def report(runtime: Runtime, result: SubmissionResult, reply: Reply) -> None:
+    if result.question is not None and result.request is not None:
+        assert result.request.id is not None
+        question = messages.confirmation(result.question, result.request.id)
+        reply(question.text, question.blocks)
+    elif result.refusal is not None:
+        submitted = result.request is not None
+        reply(
+            messages.submit_failed_message(result.refusal)
+            if submitted
+            else messages.refused_message(result.refusal),
+            None,
+        )
+    else:
+        # Post the card now rather than at the next outbox tick.
+        runtime.deliverer.deliver_due()
+
+
+def submit_slack_photo(runtime: Runtime, draft: ReplicaDraft, file: SlackFile, reply: Reply) -> None:
+    try:
+        data = runtime.files.download(file)
+    except PreflightRefusal as refusal:
+        reply(messages.refused_message(refusal.message), None)
+        return
+    report(runtime, runtime.submission.submit_upload(draft, data), reply)
