@@ -79,6 +79,8 @@ def create_args(command: ParsedCommand) -> CreateArgs:
         raise CommandError(
             'Give one image link. If the name has spaces, put it in quotes: `name="Ana Demo"`.'
         )
+    if command.args and command.options.get("image"):
+        raise CommandError("Give the image link once: either on its own or as `image=`, not both.")
     image = command.options.get("image") or (command.args[0] if command.args else None)
     video = command.options.get("video") or None
     if image and video:

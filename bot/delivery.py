@@ -115,7 +115,8 @@ class Deliverer:
                 )
                 self._record_card(row, request, channel, request.card_ts)
             else:
-                ts = self._post_once(row, channel, card, thread_ts=None)
+                # Uploads are answered in the upload's thread; commands start a thread under the card.
+                ts = self._post_once(row, channel, card, thread_ts=request.thread_ts)
                 self._record_card(row, request, channel, ts)
             return
         if request.card_ts is None:
@@ -128,7 +129,7 @@ class Deliverer:
             )
         else:
             message = messages.completion_post(request)
-        ts = self._post_once(row, channel, message, thread_ts=request.card_ts)
+        ts = self._post_once(row, channel, message, thread_ts=request.thread_ts or request.card_ts)
         self._record_sent(row.id, ts, row.version)  # type: ignore[arg-type]
 
     def _post_once(

@@ -22,7 +22,13 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._secrets:
-            record.msg = self._scrub(record.getMessage())
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                # A malformed log call must not crash the caller, nor leak its arguments in the
+                # "--- Logging error ---" report logging would print instead.
+                message = f"{record.msg} (log arguments did not match the format)"
+            record.msg = self._scrub(message)
             record.args = None
             if record.exc_info:
                 # Format the traceback now, scrubbed, so handlers never see the raw exception text.

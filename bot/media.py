@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # SigV4 presigned URLs are refused past 7 days; boto3 signs longer ones without complaint.
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
-# Stay a minute under the cap: a URL that S3 rejects outright is worse than one that lasts a minute less.
+# Signed a minute short of the cap, so no URL sits on the exact limit of what S3 accepts.
 _PRESIGN_MARGIN_SECONDS = 60
 # What Tavus will want to read. Anything else (text/html, image/svg+xml) would let an upload run script
 # on the bot's own origin when the builtin store serves it.
@@ -94,18 +94,16 @@ def _utc(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-def _purgeable(now: datetime, retention: timedelta, *, expired_too: bool) -> Any:
-    """Rows whose request ended more than `retention` ago, and (optionally) rows nobody can fetch anymore."""
+def _purgeable(now: datetime, retention: timedelta) -> Any:
+    """Rows whose request ended more than `retention` ago, and rows whose URL has expired (nobody can fetch
+    them; an unattached upload whose request was never created ends here too)."""
     # A terminal row should always have finished_at; updated_at keeps one that does not from living forever.
     ended = func.coalesce(ReplicaRequest.finished_at, ReplicaRequest.updated_at)
     finished = select(ReplicaRequest.id).where(
         col(ReplicaRequest.status).in_([str(s) for s in TERMINAL]),
         ended <= now - retention,
     )
-    condition = col(MediaObject.request_id).in_(finished)
-    if expired_too:
-        condition = or_(condition, col(MediaObject.expires_at) <= now)
-    return condition
+    return or_(col(MediaObject.request_id).in_(finished), col(MediaObject.expires_at) <= now)
 
 
 def _attach(engine: Engine, key: str, request_id: int) -> None:
@@ -173,9 +171,7 @@ class BuiltinMediaStore:
         now = _utc(now)
         with session_scope(self.engine) as session:
             result = session.execute(
-                delete(MediaObject).where(
-                    _purgeable(now, retention, expired_too=True), col(MediaObject.data) != b""
-                )
+                delete(MediaObject).where(_purgeable(now, retention), col(MediaObject.data) != b"")
             )
             deleted = int(result.rowcount or 0)
         if deleted:
@@ -216,19 +212,14 @@ class S3MediaStore:
 
     def put(self, data: bytes, content_type: str, *, request_id: int | None = None) -> StoredMedia:
         content_type = normalize_content_type(content_type)
+        if not data:
+            raise ValueError("no media to store")
         now = datetime.now(UTC)
         key = f"{S3_KEY_PREFIX}/{now:%Y/%m/%d}/{secrets.token_hex(16)}{_EXTENSIONS[content_type]}"
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
-        url = self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.expires_in
-        )
-        if "X-Amz-Algorithm=AWS4-HMAC-SHA256" not in url:
-            # A client built without signature_version="s3v4" may sign SigV2, which newer regions refuse.
-            raise RuntimeError(
-                "the S3 client must sign with SigV4 (botocore Config(signature_version='s3v4'))"
-            )
         # Taken before signing, so it is never later than the expiry S3 computes from X-Amz-Date.
         expires_at = now + timedelta(seconds=self.expires_in)
+        # Row before object: an upload that fails leaves a row purge cleans up (deleting a missing object
+        # succeeds), never an object nothing knows about.
         if self.engine is not None:
             row = MediaObject(
                 token=key,
@@ -241,6 +232,15 @@ class S3MediaStore:
             )
             with session_scope(self.engine) as session:
                 session.add(row)
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        url = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.expires_in
+        )
+        if "X-Amz-Algorithm=AWS4-HMAC-SHA256" not in url:
+            # A client built without signature_version="s3v4" may sign SigV2, which newer regions refuse.
+            raise RuntimeError(
+                "the S3 client must sign with SigV4 (botocore Config(signature_version='s3v4'))"
+            )
         return StoredMedia(key=key, url=url, expires_at=expires_at)
 
     def attach(self, key: str, request_id: int) -> None:
@@ -260,7 +260,7 @@ class S3MediaStore:
             keys = list(
                 session.scalars(
                     select(MediaObject.token)
-                    .where(_purgeable(now, retention, expired_too=True), col(MediaObject.data) == b"")
+                    .where(_purgeable(now, retention), col(MediaObject.data) == b"")
                     .limit(batch)
                 )
             )

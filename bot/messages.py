@@ -44,6 +44,7 @@ _STATUS_LABELS = {
     RequestStatus.COMPLETED: ":white_check_mark: Ready",
     RequestStatus.FAILED: ":x: Training failed — see the thread",
     RequestStatus.SUBMIT_FAILED: ":warning: Not submitted",
+    RequestStatus.AWAITING_CONFIRMATION: ":raised_hand: Waiting for your confirmation",
 }
 
 
@@ -73,6 +74,13 @@ def _link_button(text: str, url: str, action_id: str) -> Block:
         "url": url,
         "action_id": action_id,
     }
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link, or plain escaped text when the URL itself could break out of the link syntax."""
+    if any(c in url for c in "<>| \n"):
+        return escape(label)
+    return f"<{url}|{escape(label)}>"
 
 
 def progress_bar(percent: int | None, width: int = 10) -> str:
@@ -110,7 +118,7 @@ def request_card(request: ReplicaRequest, now: datetime | None = None) -> Messag
     ]
     if source:
         label = "Training video" if request.train_video_url else "Photo"
-        blocks.append(_context(f"{label}: <{source}|{escape(_shorten(source))}>"))
+        blocks.append(_context(f"{label}: {link(source, _shorten(source))}"))
     if status == RequestStatus.TRAINING:
         blocks.append(_context(TRAINING_HINT))
     elif status == RequestStatus.FAILED and request.error_code:

@@ -258,6 +258,8 @@ class SlackFake:
         self.app = Starlette(routes=self._routes())
 
     def _init_state(self) -> None:
+        # False models a bot token without `files:read`: every download gets Slack's sign-in page.
+        self.files_read_scope = True
         self._calls: list[Json] = []
         self._messages: dict[str, list[Json]] = {}
         self._ephemerals: list[Json] = []
@@ -991,7 +993,8 @@ class SlackFake:
             if stored is None or team_id != self.team_id or name != stored.name:
                 return HTMLResponse("<!DOCTYPE html><html><body><h1>File not found</h1></body></html>", 404)
             scheme, _, token = authorization.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), self.bot_token):
+            authorised = scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), self.bot_token)
+            if not authorised or not self.files_read_scope:
                 # Slack answers an unauthorised file download with its sign-in page and status 200.
                 stored.refused_downloads += 1
                 return HTMLResponse(_SIGN_IN_PAGE, 200)

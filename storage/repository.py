@@ -49,9 +49,13 @@ def _claim(
     candidates = sa.select(table.c.id).where(condition).order_by(order_by).limit(limit)
     if engine.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
+    # A CTE, not `IN (subquery)`: PostgreSQL may re-run a correlated-looking subquery per outer row, and
+    # with SKIP LOCKED each re-run picks other rows, so one claim could lease far more than `limit`.
+    # A CTE that locks rows is always evaluated once.
+    chosen = candidates.cte("chosen")
     statement = (
         update(table)
-        .where(table.c.id.in_(candidates.scalar_subquery()), condition)
+        .where(table.c.id.in_(sa.select(chosen.c.id)), condition)
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
         .returning(table.c.id)
     )

@@ -124,6 +124,7 @@ def app_env(
     slack_server: SlackFakeServer, tavus_server: EmulatorServer, database_url: str, **overrides: str
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TAVUS_", "DATABASE_"))}
+    port = free_port()
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -132,7 +133,9 @@ def app_env(
         TAVUS_API_URL=tavus_server.url,
         DATABASE_URL=database_url,
         HOST="127.0.0.1",
-        PORT=str(free_port()),
+        PORT=str(port),
+        # The app hosts uploaded photos for the Tavus emulator and receives its callbacks.
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         POLL_INTERVAL_SECONDS="0.3",
         OUTBOX_INTERVAL_SECONDS="0.2",
         ALLOW_PRIVATE_URLS="true",

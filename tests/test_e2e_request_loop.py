@@ -255,9 +255,7 @@ def test_kill_9_and_restart_lose_nothing_and_post_nothing_twice(
 def test_a_tavus_callback_brings_the_failure_in_seconds_without_polling(
     start_app: AppFactory, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
 ) -> None:
-    probe = start_app(POLL_INTERVAL_SECONDS="3600")
-    probe.stop()
-    app = start_app(POLL_INTERVAL_SECONDS="3600", PUBLIC_BASE_URL=probe.url, PORT=str(probe.port))
+    app = start_app(POLL_INTERVAL_SECONDS="3600")
     tavus.script(ScriptedOutcome("error", error_message="CelebrityFoundError", training_seconds=0.5))
     create(app, images)
     card = wait_card(slack)

@@ -10,6 +10,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -36,6 +37,7 @@ from bot.media import (
 from bot.settings import Settings, SettingsError
 from storage.db import make_engine, migrate, session_scope
 from storage.models import MediaObject, ReplicaRequest, RequestStatus
+from tests.conftest import free_port
 from tests.images import png
 
 FAKE_KEY_ID = "AKIAREPLICABOTTEST00"
@@ -81,26 +83,21 @@ def make_request(engine: Engine, status: RequestStatus, finished_ago: timedelta 
 # ---------------------------------------------------------------- builtin
 
 
+@dataclass
 class MediaHost:
-    """A tiny Starlette app serving only /media/{token}, on loopback."""
-
-    def __init__(self, store: BuiltinMediaStore, server: ThreadedServer) -> None:
-        self.store = store
-        self.server = server
+    store: BuiltinMediaStore
+    server: ThreadedServer
 
 
 @pytest.fixture
 def host(engine: Engine) -> Iterator[MediaHost]:
-    # The store must know its public URL before the port is known, so bind first and point the store at it.
-    holder: dict[str, BuiltinMediaStore] = {}
-
-    async def media(request):  # type: ignore[no-untyped-def]
-        return await media_endpoint(holder["store"])(request)
-
-    app = Starlette(routes=[Route("/media/{token}", media, methods=["GET"])])
-    with ThreadedServer(app, name="media") as server:
-        holder["store"] = BuiltinMediaStore(engine, server.url + "/", ttl=timedelta(hours=48))
-        yield MediaHost(holder["store"], server)
+    """A tiny Starlette app serving only /media/{token} on loopback, the way web.py mounts it."""
+    port = free_port()
+    # A trailing slash, as pydantic renders PUBLIC_BASE_URL, must not double up in the URLs.
+    store = BuiltinMediaStore(engine, f"http://127.0.0.1:{port}/", ttl=timedelta(hours=48))
+    app = Starlette(routes=[Route("/media/{token}", media_endpoint(store), methods=["GET"])])
+    with ThreadedServer(app, port=port, name="media") as server:
+        yield MediaHost(store, server)
 
 
 def test_builtin_serves_exact_bytes_over_http(host: MediaHost, engine: Engine) -> None:
