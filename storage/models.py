@@ -45,10 +45,14 @@ class RequestStatus(StrEnum):
     SUBMIT_FAILED = "submit_failed"
     # Waiting for the requester to confirm something (rights to the likeness, consent in the video).
     AWAITING_CONFIRMATION = "awaiting_confirmation"
+    # Deleted in Tavus at the requester's (or an admin's) request.
+    DELETED = "deleted"
 
 
 IN_FLIGHT = (RequestStatus.TRAINING,)
-TERMINAL = (RequestStatus.COMPLETED, RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)
+TERMINAL = (
+    RequestStatus.COMPLETED, RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED, RequestStatus.DELETED
+)
 
 
 class ReplicaRequest(SQLModel, table=True):
@@ -96,6 +100,10 @@ class ReplicaRequest(SQLModel, table=True):
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When training_progress last changed: a long stall earns one reassuring notice.
+    progress_changed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    deleted_by: str | None = None
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lease_owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -107,6 +115,7 @@ class OutboxKind(StrEnum):
     CARD = "card"
     FAILURE = "failure"
     COMPLETION = "completion"
+    STUCK = "stuck"
 
 
 class OutboxStatus(StrEnum):

@@ -140,6 +140,9 @@ def app_env(
         OUTBOX_INTERVAL_SECONDS="0.2",
         ALLOW_PRIVATE_URLS="true",
         PYTHONUNBUFFERED="1",
+        # Most tests exercise what happens after the requester affirmed their rights; the consent tests
+        # turn this back on.
+        REQUIRE_CONSENT_CONFIRMATION="false",
     )
     env.update(overrides)
     return env

@@ -75,8 +75,10 @@ def two_up(left: Image.Image, right: Image.Image) -> Image.Image:
 def moved_left(im: Image.Image) -> Image.Image:
     """The portrait at the left of a wider frame; the rest is its own right edge stretched (a wall)."""
     wide = Image.new("RGB", (im.width * 5 // 2, im.height))
-    wide.paste(im.crop((im.width - 8, 0, im.width, im.height)).resize((wide.width - im.width, im.height)),
-               (im.width, 0))
+    wide.paste(
+        im.crop((im.width - 8, 0, im.width, im.height)).resize((wide.width - im.width, im.height)),
+        (im.width, 0),
+    )
     wide.paste(im, (0, 0))
     return wide
 
@@ -173,6 +175,15 @@ def test_png_with_transparency_passes(grace: Image.Image) -> None:
     assert check_photo(buf.getvalue()).findings == ()
 
 
+def test_16_bit_greyscale_png_is_scaled_not_clipped(grace: Image.Image) -> None:
+    sixteen = Image.eval(grace.convert("L").convert("I"), lambda v: v * 257).convert("I;16")
+    buf = io.BytesIO()
+    sixteen.save(buf, "PNG")
+    report = check_photo(buf.getvalue())
+    assert report.findings == ()
+    assert 50 < report.brightness < 120
+
+
 def test_exif_rotation_is_applied_before_looking(grace: Image.Image) -> None:
     # A phone stores the pixels sideways and says "rotate 90° clockwise to display" (orientation 6).
     stored = grace.transpose(Image.Transpose.ROTATE_90)
@@ -218,7 +229,7 @@ def test_blurred_copy(grace: Image.Image) -> None:
     report = check_photo(jpeg(blurred(grace)))
     finding = only(report, "blurry")
     assert finding.code == "ImageQualityError"
-    assert report.sharpness < photo_check.MIN_FACE_SHARPNESS
+    assert report.sharpness < photo_check.MIN_SHARPNESS
 
 
 def test_slightly_soft_copy_is_not_called_blurry(grace: Image.Image) -> None:
@@ -227,7 +238,8 @@ def test_slightly_soft_copy_is_not_called_blurry(grace: Image.Image) -> None:
 
 def test_darkened_copy(grace: Image.Image) -> None:
     report = check_photo(jpeg(darkened(grace)))
-    assert "%" in only(report, "too_dark").detail
+    detail = only(report, "too_dark").detail
+    assert detail.startswith("The face is too dark: its average brightness is 1")  # 14%
     assert report.brightness < 30
 
 
@@ -285,6 +297,8 @@ def test_quality_checks_run_without_face_detection(grace: Image.Image) -> None:
     assert clean.detector is None and clean.faces == () and clean.findings == ()
     assert kinds(check_photo(jpeg(blurred(grace)), detect_faces=False)) == ["blurry"]
     assert kinds(check_photo(jpeg(darkened(grace)), detect_faces=False)) == ["too_dark"]
+    assert kinds(check_photo(jpeg(washed_out(grace)), detect_faces=False)) == ["overexposed"]
+    assert check_photo(jpeg(darkened(grace, 0.6)), detect_faces=False).findings == ()
     # A cat is no fault of quality: with nobody looking for faces, it passes.
     assert check_photo(jpeg(at_least_512(photo("chelsea"))), detect_faces=False).findings == ()
 
