@@ -6,7 +6,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-SUBCOMMANDS = ("create", "status", "list", "explain", "errors", "voices", "help")
+SUBCOMMANDS = ("create", "status", "list", "delete", "explain", "errors", "voices", "help")
 
 # Slack clients turn straight quotes into curly ones as people type.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})

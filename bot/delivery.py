@@ -1,8 +1,12 @@
-"""Delivering the outbox to Slack: the request card, and failure/completion posts in its thread.
+"""Delivering the outbox to Slack: the request card, the posts in its thread, and a DM to the requester.
 
 chat.postMessage has no idempotency key. Each post carries the outbox id in its message metadata, and an
 attempt is recorded before Slack is called; if a later attempt finds an earlier one may have reached Slack
 (a crash between Slack's answer and our commit), it looks for that metadata before posting again.
+
+A channel that refuses a post for good (deleted, archived, the bot not in it) does not swallow it: the
+notification goes to the requester's DM instead, saying where it was meant to go, and is never retried in
+the channel. A card that moves this way lives on in the DM, and the thread posts follow it there.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.engine import Engine
 
 from bot import messages
-from bot.catalogue import Catalogue
+from bot.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
+from bot.home import HomePublisher
 from storage import repository
 from storage.db import session_scope
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
@@ -39,8 +44,26 @@ PERMANENT_ERRORS = frozenset(
         "cant_update_message",
         "message_not_found",
         "invalid_arguments",
+        # conversations.open for the requester's DM
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
     }
 )
+# Of those, the ones about the channel rather than the message: the requester's DM can still take it.
+FALLBACK_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "restricted_action",
+        "cant_update_message",
+        "message_not_found",
+    }
+)
+# How long a note waits for the post it points at, and how many permalinks we remember.
+WAIT_SECONDS = 2
+_PERMALINK_CACHE = 1000
 
 
 class _LostLease(Exception):
@@ -57,6 +80,9 @@ class Deliverer:
         owner: str,
         lease_seconds: float = 30,
         batch_size: int = 50,
+        notify_requester_dm: bool = True,
+        home: HomePublisher | None = None,
+        docs_url: str = DEFAULT_DOCS_BASE_URL,
     ) -> None:
         self._engine = engine
         self._client = client
@@ -64,6 +90,11 @@ class Deliverer:
         self._owner = owner
         self._lease_seconds = lease_seconds
         self._batch_size = batch_size
+        self._notify_requester_dm = notify_requester_dm
+        self._home = home
+        self._docs_url = docs_url
+        self._permalinks: dict[tuple[str, str], str] = {}
+        self._dm_channels: dict[str, str] = {}
 
     def deliver_due(self) -> int:
         """Deliver every due notification; returns how many were handled."""
@@ -98,6 +129,11 @@ class Deliverer:
         with session_scope(self._engine) as session:
             row = session.get(OutboxMessage, outbox_id)
             request = session.get(ReplicaRequest, row.request_id) if row else None
+            original = (
+                session.get(ReplicaRequest, request.retry_of)
+                if row is not None and row.kind == OutboxKind.CARD and request and request.retry_of
+                else None
+            )
         if (
             row is None
             or request is None
@@ -105,32 +141,156 @@ class Deliverer:
             or row.lease_owner != self._owner
         ):
             return
+        if row.kind == OutboxKind.REQUESTER_DM:
+            self._deliver_requester_dm(row, request)
+        elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
+            self._deliver_to_dm_instead(row, request, original)
+        elif row.kind == OutboxKind.CARD:
+            self._deliver_card(row, request, original)
+        else:
+            self._deliver_thread_post(row, request)
+
+    # --- the card and its thread ------------------------------------------------------------------------
+
+    def _deliver_card(
+        self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
+    ) -> None:
         channel = request.card_channel_id or request.channel_id
-        if row.kind == OutboxKind.CARD:
-            card = messages.request_card(request)
-            if request.card_ts:
-                self._renew(row)
-                self._client.chat_update(
-                    channel=channel, ts=request.card_ts, text=card.text, blocks=card.blocks
-                )
-                self._record_card(row, request, channel, request.card_ts)
-            else:
-                # Uploads are answered in the upload's thread; commands start a thread under the card.
-                ts = self._post_once(row, channel, card, thread_ts=request.thread_ts)
-                self._record_card(row, request, channel, ts)
-            return
+        card = self._card(row, request, original)
+        if request.card_ts:
+            self._renew(row)
+            self._client.chat_update(channel=channel, ts=request.card_ts, text=card.text, blocks=card.blocks)
+            self._record_card(row, request, channel, request.card_ts)
+        else:
+            # Uploads are answered in the upload's thread; commands start a thread under the card.
+            ts = self._post_once(row, channel, card, thread_ts=request.thread_ts)
+            self._record_card(row, request, channel, ts)
+        self._refresh_home(request.requester_id)
+
+    def _deliver_thread_post(self, row: OutboxMessage, request: ReplicaRequest) -> None:
         if request.card_ts is None:
             # The card has not reached Slack yet; the thread post has to wait for it.
-            self._defer(outbox_id, seconds=2)
+            self._defer(row.id, seconds=WAIT_SECONDS)  # type: ignore[arg-type]
             return
-        if row.kind == OutboxKind.FAILURE:
-            message = messages.failure_post(
-                request, self._catalogue.explain(request.error_message), self._catalogue
-            )
-        else:
-            message = messages.completion_post(request)
-        ts = self._post_once(row, channel, message, thread_ts=request.thread_ts or request.card_ts)
+        channel = request.card_channel_id or request.channel_id
+        ts = self._post_once(row, channel, self._thread_message(row, request), thread_ts=_thread_of(request))
         self._record_sent(row.id, ts, row.version)  # type: ignore[arg-type]
+
+    def _card(
+        self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
+    ) -> messages.Message:
+        link = None
+        if original is not None and original.card_ts:
+            link = self._permalink(original.card_channel_id or original.channel_id, original.card_ts)
+        moved = row.fallback_reason is not None
+        return messages.request_card(
+            request,
+            retry_of=original,
+            retry_of_link=link,
+            meant_for=request.channel_id if moved else None,
+            meant_for_reason=row.fallback_reason,
+        )
+
+    def _thread_message(self, row: OutboxMessage, request: ReplicaRequest) -> messages.Message:
+        if row.kind == OutboxKind.FAILURE:
+            explained = self._catalogue.explain(request.error_message)
+            return messages.failure_post(request, explained, self._catalogue)
+        if row.kind == OutboxKind.STUCK:
+            return messages.stuck_notice(request, self._catalogue.support_email)
+        if row.kind == OutboxKind.COMPLETION:
+            return messages.completion_post(request, self._docs_url)
+        raise ValueError(f"no message for outbox kind {row.kind!r}")
+
+    # --- the requester's DM -----------------------------------------------------------------------------
+
+    def _deliver_to_dm_instead(
+        self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
+    ) -> None:
+        """The channel refused this for good: it goes to the requester's DM, saying where it was meant for."""
+        dm = self._open_dm(request.requester_id)
+        if row.kind == OutboxKind.CARD:
+            card = self._card(row, request, original)
+            ts = self._post_once(row, dm, card, thread_ts=None)
+            with session_scope(self._engine) as session:
+                stored = session.get(ReplicaRequest, request.id)
+                if stored is not None:
+                    # From now on the card, its updates and its thread live in the DM.
+                    stored.card_channel_id, stored.card_ts = dm, ts
+                    session.add(stored)
+            self._record_sent(row.id, ts, row.version, fallback_channel=dm)  # type: ignore[arg-type]
+            self._refresh_home(request.requester_id)
+        else:
+            notice = messages.fallback_notice(
+                self._thread_message(row, request), meant_for=request.channel_id, reason=row.fallback_reason
+            )
+            # If the card already moved to the DM, this belongs in its thread there.
+            thread_ts = request.card_ts if request.card_channel_id == dm else None
+            ts = self._post_once(row, dm, notice, thread_ts=thread_ts)
+            self._record_sent(row.id, ts, row.version, fallback_channel=dm)  # type: ignore[arg-type]
+        log.info(
+            "outbox %s (%s for request %s) went to the requester's DM instead of %s (%s)",
+            row.id,
+            row.kind,
+            row.request_id,
+            request.channel_id,
+            row.fallback_reason,
+        )
+
+    def _deliver_requester_dm(self, row: OutboxMessage, request: ReplicaRequest) -> None:
+        """A short DM pointing at the failure or completion post, once that post is in the thread."""
+        if not self._notify_requester_dm:
+            self._record_sent(row.id, None, row.version)  # type: ignore[arg-type]
+            return
+        with session_scope(self._engine) as session:
+            outcome = repository.outcome_post(session, request.id)  # type: ignore[arg-type]
+        if outcome is not None and outcome.status == OutboxStatus.PENDING:
+            self._defer(row.id, seconds=WAIT_SECONDS)  # type: ignore[arg-type]
+            return
+        if outcome is None or outcome.status == OutboxStatus.SENT_VIA_FALLBACK:
+            # Nothing to point at, or the post itself already went to their DM.
+            self._record_sent(row.id, None, row.version)  # type: ignore[arg-type]
+            return
+        dm = self._open_dm(request.requester_id)
+        posted_in = request.card_channel_id or request.channel_id
+        if posted_in == dm:
+            # The thread is their DM with the bot: the post itself is the notification.
+            self._record_sent(row.id, None, row.version)  # type: ignore[arg-type]
+            return
+        permalink = None
+        if outcome.status == OutboxStatus.SENT and outcome.slack_ts:
+            permalink = self._permalink(posted_in, outcome.slack_ts)
+        note = messages.requester_dm(request, permalink=permalink, catalogue=self._catalogue)
+        ts = self._post_once(row, dm, note, thread_ts=None)
+        self._record_sent(row.id, ts, row.version)  # type: ignore[arg-type]
+
+    def _open_dm(self, user_id: str) -> str:
+        if user_id not in self._dm_channels:
+            response = self._client.conversations_open(users=user_id)
+            self._dm_channels[user_id] = str(response["channel"]["id"])
+        return self._dm_channels[user_id]
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        """The message's permalink, or None if Slack cannot say; a missing link never blocks anything."""
+        key = (channel, ts)
+        if key not in self._permalinks:
+            try:
+                response = self._client.chat_getPermalink(channel=channel, message_ts=ts)
+            except SlackApiError as exc:
+                log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
+                return None
+            except (SlackClientError, OSError):
+                log.info("no permalink for %s/%s", channel, ts, exc_info=True)
+                return None
+            if len(self._permalinks) >= _PERMALINK_CACHE:
+                self._permalinks.clear()
+            self._permalinks[key] = str(response["permalink"])
+        return self._permalinks[key]
+
+    def _refresh_home(self, user_id: str) -> None:
+        if self._home is not None:
+            self._home.refresh(self._client, user_id)
+
+    # --- posting exactly once ---------------------------------------------------------------------------
 
     def _post_once(
         self, row: OutboxMessage, channel: str, message: messages.Message, *, thread_ts: str | None
@@ -187,6 +347,8 @@ class Deliverer:
         ):
             raise _LostLease
 
+    # --- bookkeeping ------------------------------------------------------------------------------------
+
     def _record_card(self, row: OutboxMessage, request: ReplicaRequest, channel: str, ts: str) -> None:
         with session_scope(self._engine) as session:
             stored_request = session.get(ReplicaRequest, request.id)
@@ -196,18 +358,25 @@ class Deliverer:
                 session.add(stored_request)
         self._record_sent(row.id, ts, row.version)  # type: ignore[arg-type]
 
-    def _record_sent(self, outbox_id: int, ts: str, rendered_version: int) -> None:
+    def _record_sent(
+        self, outbox_id: int, ts: str | None, rendered_version: int, *, fallback_channel: str | None = None
+    ) -> None:
+        """Mark the row delivered (`ts` None: nothing needed posting); via the DM with `fallback_channel`."""
         now = utcnow()
         with session_scope(self._engine) as session:
             row = session.get(OutboxMessage, outbox_id)
             if row is None:
                 return
-            row.slack_ts = row.slack_ts or ts
+            if fallback_channel is not None:
+                row.slack_ts = ts
+                row.fallback_channel_id = fallback_channel
+            else:
+                row.slack_ts = row.slack_ts or ts
             row.delivered_version = rendered_version
             row.lease_owner = row.lease_until = None
             # A change that arrived while we were posting re-armed the row; deliver it next pass.
             if row.version == rendered_version:
-                row.status = OutboxStatus.SENT
+                row.status = OutboxStatus.SENT_VIA_FALLBACK if fallback_channel else OutboxStatus.SENT
                 row.sent_at = now
             else:
                 row.next_attempt_at = now
@@ -230,7 +399,24 @@ class Deliverer:
             row.last_error = error
             row.lease_owner = row.lease_until = None
             row.failures += 1
-            if error in PERMANENT_ERRORS or row.failures >= MAX_ATTEMPTS:
+            if (
+                error in FALLBACK_ERRORS
+                and row.fallback_reason is None
+                and row.kind != OutboxKind.REQUESTER_DM
+            ):
+                # Never again in this channel: the next pass takes it to the requester's DM.
+                row.fallback_reason = error
+                row.attempts = 0
+                row.next_attempt_at = utcnow()
+                log.warning(
+                    "outbox %s (%s for request %s): the channel refused it (%s); sending it to the "
+                    "requester's DM instead",
+                    row.id,
+                    row.kind,
+                    row.request_id,
+                    error,
+                )
+            elif error in PERMANENT_ERRORS or row.failures >= MAX_ATTEMPTS:
                 row.status = OutboxStatus.DEAD
                 log.error(
                     "outbox %s (%s for request %s) cannot be delivered: %s",
@@ -244,6 +430,16 @@ class Deliverer:
                 row.next_attempt_at = utcnow() + timedelta(seconds=delay)
                 log.warning("outbox %s not delivered (%s); retrying in %.0f s", row.id, error, delay)
             session.add(row)
+
+
+def _moved(request: ReplicaRequest) -> bool:
+    """The card lives in the requester's DM because its channel refused it."""
+    return request.card_channel_id is not None and request.card_channel_id != request.channel_id
+
+
+def _thread_of(request: ReplicaRequest) -> str | None:
+    # A moved card starts its own thread in the DM; the upload's thread stayed behind in the channel.
+    return request.card_ts if _moved(request) else (request.thread_ts or request.card_ts)
 
 
 def _retry_after(exc: SlackApiError) -> float | None:

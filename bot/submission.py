@@ -32,9 +32,18 @@ NO_MEDIA_STORE = (
     "this bot has no public address to host uploaded photos for Tavus yet (its admin needs to set "
     "PUBLIC_BASE_URL or MEDIA_BACKEND=s3). Meanwhile, `/replica create <image-url>` with a public link works."
 )
+RIGHTS_QUESTION = (
+    "Before I send this to Tavus: do you have the rights to use this person's likeness for a replica "
+    "(it is you, or they agreed to it)?"
+)
 VIDEO_CONSENT_QUESTION = (
     "You gave a training video without a consent video. Tavus then needs the training video itself to "
-    "open with the spoken consent statement from the person in it. Does it?"
+    "open with the spoken consent statement from the person in it. Does it, and do you have the rights "
+    "to use this person's likeness?"
+)
+STALE_CONFIRMATION = (
+    "This waited too long for confirmation: the hosted photo would expire before Tavus finishes with it. "
+    "Please send the photo again."
 )
 
 
@@ -117,8 +126,9 @@ class SubmissionService:
         refusal = self._check_links(draft)
         if refusal is not None:
             return SubmissionResult(refusal=refusal)
-        if draft.video_url and not draft.consent_url:
-            return SubmissionResult(request=self.hold(draft), question=VIDEO_CONSENT_QUESTION)
+        question = self._question_for(draft)
+        if question is not None:
+            return SubmissionResult(request=self.hold(draft, draft.image_url), question=question)
         return self.create(draft, train_image_url=draft.image_url)
 
     def submit_upload(self, draft: ReplicaDraft, data: bytes) -> SubmissionResult:
@@ -131,10 +141,24 @@ class SubmissionService:
             log.info("upload refused for %s: %s", draft.requester.user_id, refusal.reason)
             return SubmissionResult(refusal=refusal.message)
         stored = self._media.put(data, info.content_type)
+        question = self._question_for(draft)
+        if question is not None:
+            held = self.hold(draft, stored.url)
+            assert held.id is not None
+            self._media.attach(stored.key, held.id)
+            return SubmissionResult(request=held, question=question)
         result = self.create(draft, train_image_url=stored.url)
         if result.request is not None and result.request.id is not None:
             self._media.attach(stored.key, result.request.id)
         return result
+
+    def _question_for(self, draft: ReplicaDraft) -> str | None:
+        """What the requester must confirm before anything is submitted, if anything."""
+        if draft.video_url and not draft.consent_url:
+            return VIDEO_CONSENT_QUESTION
+        if self._settings.require_consent_confirmation and not draft.rights_affirmed:
+            return RIGHTS_QUESTION
+        return None
 
     # --- confirmation ------------------------------------------------------------------------------------
 
@@ -155,6 +179,8 @@ class SubmissionService:
                 return SubmissionResult(refusal="I can't find that request any more.")
             if request.requester_id != user_id:
                 return SubmissionResult(refusal="Only the person who asked for this replica can confirm it.")
+            if request.slack_file_id and request.created_at + self._confirm_window() < now:
+                return SubmissionResult(refusal=STALE_CONFIRMATION)
             claimed = session.execute(
                 update(table)
                 .where(table.c.id == request_id, table.c.status == RequestStatus.AWAITING_CONFIRMATION)
@@ -171,6 +197,11 @@ class SubmissionService:
             request = session.get(ReplicaRequest, request_id)
         assert request is not None
         return self._send_to_tavus(request)
+
+    def _confirm_window(self) -> timedelta:
+        # Tavus may take 24 h to download the hosted photo; confirming later than that would hand it a
+        # link that dies mid-training.
+        return timedelta(hours=max(self._settings.media_url_ttl_hours - 24, 0))
 
     def cancel(self, request_id: int, user_id: str) -> bool:
         """The requester changed their mind before confirming; nothing reaches Tavus."""
@@ -225,17 +256,64 @@ class SubmissionService:
                 request.finished_at = request.updated_at = utcnow()
             return SubmissionResult(request=request, refusal=reason)
 
+        request = self._record_created(request, created.replica_id)
+        log.info("request %s created replica %s", request.id, created.replica_id)
+        return SubmissionResult(request=request)
+
+    def _record_created(self, request: ReplicaRequest, replica_id: str) -> ReplicaRequest:
         now = utcnow()
         with session_scope(self._engine) as session:
             request = session.merge(request)
-            request.replica_id = created.replica_id
+            request.replica_id = replica_id
             request.status = RequestStatus.TRAINING
             request.submitted_at = request.updated_at = now
+            request.progress_changed_at = now
             request.next_poll_at = now + timedelta(seconds=self._settings.poll_interval_seconds)
+            request.lease_owner = request.lease_until = None
             session.flush()
             repository.arm_card(session, request)
-        log.info("request %s created replica %s", request.id, created.replica_id)
-        return SubmissionResult(request=request)
+        return request
+
+    # --- crash recovery --------------------------------------------------------------------------------
+
+    def reconcile(self, *, owner: str) -> int:
+        """Finish requests a crash left in "submitting". Tavus has no idempotency key, so look for a replica
+        it created for us (same name, created after our row) before submitting again: never a second run."""
+        ids = repository.claim_stalled_submissions(
+            self._engine, owner=owner, older_than=timedelta(seconds=self._settings.reconcile_after_seconds)
+        )
+        if not ids:
+            return 0
+        try:
+            recent = self._tavus.list_replicas(limit=100)
+        except TavusError as exc:
+            log.warning("cannot reconcile %s stalled submissions yet: %s", len(ids), exc)
+            return 0
+        with session_scope(self._engine) as session:
+            requests = sorted(
+                (r for r in (session.get(ReplicaRequest, i) for i in ids) if r is not None),
+                key=lambda r: r.created_at,
+            )
+            taken = {r.replica_id for r in recent if repository.find_by_replica_id(session, r.replica_id)}
+        for request in requests:
+            match = next(
+                (
+                    r for r in sorted(recent, key=lambda r: r.created_at or request.created_at)
+                    if r.replica_id not in taken
+                    and r.replica_name == request.replica_name
+                    and (r.created_at is None or r.created_at >= request.created_at - timedelta(seconds=5))
+                ),
+                None,
+            )
+            if match is not None:
+                taken.add(match.replica_id)
+                log.info("request %s: adopting replica %s Tavus created before a crash", request.id,
+                         match.replica_id)
+                self._record_created(request, match.replica_id)
+            else:
+                log.info("request %s never reached Tavus before a crash; submitting it now", request.id)
+                self._send_to_tavus(request)
+        return len(requests)
 
     def _new_request(
         self, draft: ReplicaDraft, train_image_url: str | None, status: RequestStatus

@@ -11,6 +11,8 @@ import email.utils
 import logging
 import math
 import re
+import threading
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import TracebackType
@@ -36,6 +38,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 # never reached Tavus, so only these are safe to repeat without risking a duplicate (billed) replica.
 _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAX_REASON_CHARS = 300
+# Connections kept open to Tavus. The poller runs up to POLL_CONCURRENCY requests at once and submissions
+# share the client, so build_runtime sizes this above POLL_CONCURRENCY; past it, callers queue (pool timeout).
+DEFAULT_MAX_CONNECTIONS = 20
 
 
 class TavusError(Exception):
@@ -276,6 +281,7 @@ class TavusClient:
         max_backoff: float = 30.0,
         initial_backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is required")
@@ -283,6 +289,8 @@ class TavusClient:
             raise ValueError("max_attempts must be at least 1")
         if max_backoff < 0 or initial_backoff < 0:
             raise ValueError("backoff values must not be negative")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._max_attempts = max_attempts
@@ -291,12 +299,20 @@ class TavusClient:
         self._exponential = wait_exponential(multiplier=initial_backoff, max=max_backoff) + wait_random(
             0, initial_backoff
         )
+        # Keep-alive for every connection: with httpx's default of 20, a poller running more requests than
+        # that at once would open (and close) a new TCP connection for most of them.
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.Client(
             base_url=self._base_url,
             headers={"x-api-key": api_key, "accept": "application/json"},
             timeout=timeout or DEFAULT_TIMEOUT,
             transport=transport,
+            limits=limits,
         )
+        # Retry-After applies to the whole client, not only to the call that got it: when Tavus says
+        # "wait", every thread sharing this client waits, instead of the others carrying on regardless.
+        self._pause_lock = threading.Lock()
+        self._paused_until = 0.0
 
     def __repr__(self) -> str:
         return f"TavusClient(base_url={self._base_url!r})"
@@ -448,12 +464,16 @@ class TavusClient:
     def _send_once(
         self, method: str, path: str, params: dict[str, Any] | None, json: dict[str, Any] | None
     ) -> httpx.Response:
+        self._wait_out_pause()
         response = self._http.request(method, path, params=params, json=json)
         status = response.status_code
         if status < 300:
             return response
         if status == 429 or status >= 500:
-            raise _RetryableStatus(response)
+            error = _RetryableStatus(response)
+            if error.retry_after:
+                self._pause(min(error.retry_after, self._max_backoff))
+            raise error
         reason = self._redact(_error_reason(response))
         summary = f"Tavus {method} {path} answered HTTP {status}: {reason}"
         if status in (401, 403):
@@ -463,6 +483,15 @@ class TavusClient:
         if status == 404:
             raise TavusNotFound(summary, status_code=status)
         raise TavusError(summary, status_code=status)
+
+    def _pause(self, seconds: float) -> None:
+        with self._pause_lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def _wait_out_pause(self) -> None:
+        # Bounded: _pause never sets more than max_backoff ahead, and only a new Retry-After extends it.
+        while (remaining := self._paused_until - time.monotonic()) > 0:
+            time.sleep(remaining)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -151,6 +151,7 @@ class TavusEmulator:
         self._live: dict[str, _Replica] = {}
         self._outcomes: deque[ScriptedOutcome] = deque()
         self._faults: list[_Fault] = []
+        self._delays: list[tuple[str, str, float]] = []
         self._calls: deque[dict[str, Any]] = deque(maxlen=_MAX_LOG_ENTRIES)
         self._callbacks: deque[dict[str, Any]] = deque(maxlen=_MAX_LOG_ENTRIES)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -183,6 +184,20 @@ class TavusEmulator:
         fault = _Fault(method.upper(), path_prefix, status, count, retry_after, max(0.0, delay_seconds))
         with self._lock:
             self._faults.append(fault)
+
+    def delay_response(self, *, method: str, path_prefix: str, seconds: float, count: int = 1) -> None:
+        """Carry out the next matching calls as usual (a create creates), then wait before answering: the
+        window in which a client crash leaves a replica it never heard about."""
+        with self._lock:
+            self._delays.extend([(method.upper(), path_prefix, seconds)] * count)
+
+    def _take_delay(self, method: str, path: str) -> float:
+        with self._lock:
+            for index, (m, prefix, seconds) in enumerate(self._delays):
+                if m == method and path.startswith(prefix):
+                    del self._delays[index]
+                    return seconds
+        return 0.0
 
     def set_replica(
         self,
@@ -264,6 +279,7 @@ class TavusEmulator:
             self._live.clear()
             self._outcomes.clear()
             self._faults.clear()
+            self._delays.clear()
             self._calls.clear()
             self._callbacks.clear()
             self.default_training_seconds, self.latency_ms = self._initial_config
@@ -545,7 +561,10 @@ class TavusEmulator:
         supplied = request.headers.get("x-api-key", "").encode()
         if not hmac.compare_digest(supplied, self._api_key):
             return _error(401, "Invalid access token")
-        return await handler(request, body)
+        response = await handler(request, body)
+        if delay := self._take_delay(request.method, request.url.path):
+            await asyncio.sleep(delay)
+        return response
 
     async def _create(self, request: Request, body: Any) -> Response:
         if not isinstance(body, dict):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import actions, commands, events, shortcuts, views
+from handlers import actions, commands, events, home, shortcuts, views
 
 
 def register(app: App, runtime: Runtime) -> None:
-    for module in (commands, events, views, shortcuts, actions):
+    for module in (commands, events, views, shortcuts, actions, home):
         module.register(app, runtime)

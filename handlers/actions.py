@@ -1,4 +1,4 @@
-"""Buttons: confirm or cancel a request that waits for the requester."""
+"""Buttons: confirm or cancel a request that waits for the requester; retry a failed one."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import messages
+from bot.retry import plan_retry
 from bot.runtime import Runtime
 from handlers.flow import privately, report
+from handlers.replies import reply_privately
+from handlers.views import open_modal
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +35,13 @@ def register(app: App, runtime: Runtime) -> None:
         # Link buttons open in the browser; Slack still tells us about the click.
         ack()
 
+    def on_retry(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        handle_retry(runtime, body, action, client)
+
     app.action(messages.CONFIRM_ACTION)(on_confirm)
     app.action(messages.CANCEL_ACTION)(on_cancel)
+    app.action(messages.RETRY_ACTION)(on_retry)
     app.action("open_guideline")(on_link)
 
 
@@ -54,6 +62,31 @@ def handle_cancel(
     user = body["user"]["id"]
     if runtime.submission.cancel(int(action["value"]), user):
         _replace(respond, "Cancelled. Nothing was sent to Tavus.")
+
+
+def handle_retry(runtime: Runtime, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    """The retry button (failure post, DM, App Home): the form, prefilled, for the requester or an admin;
+    anyone else is told who can."""
+    user = body["user"]["id"]
+    plan = plan_retry(runtime.engine, runtime.access, action.get("value", ""), user)
+    if isinstance(plan, str):
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            reply_privately(client, None, channel=channel, user=user, text=plan)
+        else:
+            # Clicked in the App Home tab: there is no channel to answer in, so answer in the DM.
+            client.chat_postMessage(channel=user, text=plan)
+        return
+    open_modal(
+        runtime,
+        client,
+        body["trigger_id"],
+        channel_id=plan.channel_id,
+        thread_ts=plan.thread_ts,
+        name=plan.replica_name,
+        voice=plan.voice_name,
+        retry_of=plan.request_id,
+    )
 
 
 def _replace(respond: Respond, text: str) -> None:

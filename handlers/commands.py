@@ -11,7 +11,7 @@ from bot import messages
 from bot.commands import CommandError, ParsedCommand, create_args, parse
 from bot.runtime import Runtime
 from bot.submission import Requester
-from handlers.flow import privately, report
+from handlers.flow import Reply, privately, report
 from handlers.views import open_modal
 from storage import repository
 from storage.db import session_scope
@@ -34,6 +34,13 @@ def handle_replica_command(
     )
     try:
         parsed = parse(command.get("text", ""))
+        if parsed.name in ("create", "delete") and not runtime.access.channel_allowed(requester.channel_id):
+            ack(text=runtime.access.where_allowed(), response_type="ephemeral")
+            return
+        if parsed.name == "delete":
+            _delete(runtime, ack, parsed, requester, privately(client, respond, requester.channel_id,
+                                                                requester.user_id))
+            return
         if parsed.name != "create":
             ack(text=answer(runtime, parsed, requester), response_type="ephemeral")
             return
@@ -64,7 +71,9 @@ def answer(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str
     """The reply to every subcommand except `create`: quick, read-only, safe to send in the ack."""
     settings, catalogue = runtime.settings, runtime.catalogue
     if parsed.name == "voices":
-        return messages.voices_message(settings.voices, settings.default_voice)
+        return messages.voices_message(
+            settings.voices, settings.default_voice, settings.voice_descriptions, str(settings.tavus_docs_url)
+        )
     if parsed.name == "errors":
         return messages.errors_message(catalogue)
     if parsed.name == "explain":
@@ -77,7 +86,19 @@ def answer(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str
     if parsed.name == "list":
         with session_scope(runtime.engine) as session:
             return messages.list_message(repository.recent_requests_for(session, requester.user_id))
-    return messages.help_message(settings.voices, parsed.unknown)
+    return messages.help_message(settings.voices, parsed.unknown, str(settings.tavus_docs_url))
+
+
+def _delete(runtime: Runtime, ack: Ack, parsed: ParsedCommand, requester: Requester, reply: Reply) -> None:
+    if not parsed.args:
+        ack(text="Which replica? Try `/replica delete r90bbd427f71`.", response_type="ephemeral")
+        return
+    replica_id = parsed.args[0].strip("`")
+    ack(text=f"Looking at replica `{messages.escape(replica_id)}`…", response_type="ephemeral")
+    outcome = runtime.deletion.delete(replica_id, requester.user_id, requester.channel_id)
+    reply(outcome.message, None)
+    if outcome.deleted:
+        runtime.deliverer.deliver_due()
 
 
 def _status(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str:
@@ -86,10 +107,6 @@ def _status(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> st
     replica_id = parsed.args[0].strip("`")
     with session_scope(runtime.engine) as session:
         request = repository.find_by_replica_id(session, replica_id)
-        # Someone else's request is visible only where it was made.
-        visible = request is not None and (
-            request.requester_id == requester.user_id or request.channel_id == requester.channel_id
-        )
-        if request is None or not visible:
+        if request is None or not runtime.access.can_see(request, requester.user_id, requester.channel_id):
             return f"I have no request for replica `{messages.escape(replica_id)}` that you can see here."
         return messages.status_line(request)

@@ -50,6 +50,9 @@ def handle_photo_message(
         return
     thread_ts = event.get("thread_ts") or ts
     reply = in_thread(client, channel, thread_ts)
+    if not runtime.access.channel_allowed(channel):
+        reply(runtime.access.where_allowed(), None)
+        return
     requester = Requester(user_id=event["user"], channel_id=channel, team_id=body.get("team_id"))
     files = photo_files(event.get("files"))
     try:

@@ -26,6 +26,10 @@ def register(app: App, runtime: Runtime) -> None:
 def handle_shortcut(runtime: Runtime, shortcut: dict[str, Any], client: WebClient) -> None:
     message = shortcut.get("message") or {}
     channel = (shortcut.get("channel") or {}).get("id", "")
+    if not runtime.access.channel_allowed(channel):
+        reply_privately(client, None, channel=channel, user=shortcut["user"]["id"],
+                        text=runtime.access.where_allowed())
+        return
     files = [
         f
         for f in message.get("files") or []

@@ -52,6 +52,8 @@ def open_modal(
         name=name,
         voice=voice or runtime.settings.default_voice,
         file_name=(file or {}).get("name"),
+        descriptions=runtime.settings.voice_descriptions,
+        retry_of_name=(name or "") if retry_of is not None else None,
     )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -80,9 +82,12 @@ def handle_modal_submission(
             else {**errors, "name": errors["photo"]},
         )
         return
+    channel, thread_ts = metadata["channel_id"], metadata.get("thread_ts")
+    if not runtime.access.channel_allowed(channel):
+        ack(response_action="errors", errors={"name": runtime.access.where_allowed()})
+        return
     ack()
     user = body["user"]["id"]
-    channel, thread_ts = metadata["channel_id"], metadata.get("thread_ts")
     name = (values.get("name", {}).get("value", {}) or {}).get("value")
     draft = runtime.submission.draft(
         Requester(user_id=user, channel_id=channel, team_id=(body.get("team") or {}).get("id")),

@@ -116,6 +116,8 @@ class OutboxKind(StrEnum):
     FAILURE = "failure"
     COMPLETION = "completion"
     STUCK = "stuck"
+    # A short DM to the requester pointing at the failure/completion post; queued with it, sent after it.
+    REQUESTER_DM = "requester_dm"
 
 
 class OutboxStatus(StrEnum):
@@ -123,6 +125,8 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     # Slack said no for good (e.g. channel gone); kept for the operator, never retried.
     DEAD = "dead"
+    # The channel refused it for good, so it went to the requester's DM instead (see fallback_*).
+    SENT_VIA_FALLBACK = "sent_via_fallback"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -142,6 +146,10 @@ class OutboxMessage(SQLModel, table=True):
     failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     slack_ts: str | None = None
+    # Set when the channel refused the post for good (channel_not_found, is_archived, …): from then on it
+    # goes to the requester's DM (fallback_channel_id, once opened) and never to the channel again.
+    fallback_reason: str | None = None
+    fallback_channel_id: str | None = None
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

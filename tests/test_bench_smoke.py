@@ -1,0 +1,43 @@
+"""The benchmarks of issue 5 at a small size, checked for correctness, never for speed.
+
+`python -m bench` measures; this only proves every scenario still works end to end: each acked request
+reaches Tavus, each in-flight request is polled exactly once per sweep (also through a 429 with Retry-After),
+and each failure is explained once in its thread while Slack rate-limits the channels.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import harness, scenarios
+from bench.scenarios import Report
+
+pytestmark = pytest.mark.e2e
+
+
+def test_small_benchmarks_are_correct() -> None:
+    report = Report()
+    with harness.world() as world:
+        scenarios.ack(world, report, db="sqlite", count=20, bursts=1, pause=0)
+        scenarios.sweep(
+            world,
+            report,
+            db="sqlite",
+            n=200,
+            latency_ms=20,
+            concurrencies=[None],
+            sequential_sample=0,
+            history=0,
+        )
+        scenarios.reporting(world, report, db="sqlite", n=40, channels=8, poll_interval=2)
+
+    assert report.problems == []
+    ack = report.details["ack"]
+    assert ack["app"]["ok"] == 20 and ack["reached_tavus"] == 20
+    sweep = report.details["sweep"]
+    assert sweep["runs"]["default"]["db_polled"] == 200
+    assert sweep["runs"]["default"]["polled_twice"] == 0
+    assert sweep["retry_after"]["db_polled"] == 200
+    assert sweep["footprint"]["polled"] == 200
+    reporting = report.details["reporting"]
+    assert reporting["posted"] == 40 and reporting["duplicates"] == 0 and reporting["dead"] == 0
