@@ -55,6 +55,22 @@ def socket() -> None:
 
 
 @cli.command()
+def stats() -> None:
+    """How often the offline photo check agreed with Tavus' verdict."""
+    from bot.stats import preflight_stats, render
+    from storage.db import make_engine, migrate
+
+    settings = load_settings()
+    configure_logging(settings.secrets(), level=logging.WARNING)
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
+    click.echo(render(preflight_stats(engine)))
+
+
+@cli.command()
 @click.option("--speed", default=1.0, show_default=True, help="Slow the story down (2 = twice as slow).")
 def demo(speed: float) -> None:
     """The whole story on this machine: no credentials, a local Slack and Tavus, an embedded database."""

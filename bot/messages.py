@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue, CatalogueEntry, ExplainedError
+from bot.photo_check import Finding
 from storage.models import ReplicaRequest, RequestStatus, utcnow
 
 Block = dict[str, Any]
@@ -429,10 +430,14 @@ def upload_modal(
     }
 
 
-def confirmation(question: str, request_id: int) -> Message:
+def confirmation(
+    question: str, request_id: int, *, confirm: str = "Yes — submit it", cancel: str = "Cancel",
+    preface: list[Block] | None = None,
+) -> Message:
     return Message(
         text=question,
         blocks=[
+            *(preface or []),
             _section(f":raised_hand: {question}"),
             {
                 "type": "actions",
@@ -442,19 +447,18 @@ def confirmation(question: str, request_id: int) -> Message:
                         "style": "primary",
                         "action_id": CONFIRM_ACTION,
                         "value": str(request_id),
-                        "text": {"type": "plain_text", "text": "Yes — submit it"},
+                        "text": {"type": "plain_text", "text": confirm},
                     },
                     {
                         "type": "button",
                         "action_id": CANCEL_ACTION,
                         "value": str(request_id),
-                        "text": {"type": "plain_text", "text": "Cancel"},
+                        "text": {"type": "plain_text", "text": cancel},
                     },
                 ],
             },
         ],
     )
-
 
 def upload_help(voices: Sequence[str]) -> str:
     return (
@@ -712,3 +716,46 @@ def _home_entry(
     if request.channel_id.startswith(("C", "G")) and _CHANNEL_ID.match(request.channel_id):
         details.append(f"in <#{request.channel_id}>")
     return [section, _context(" · ".join(details))]
+
+
+# --- issue 7: the offline photo check ----------------------------------------------------------------------
+
+
+def _finding_lines(findings: Sequence[Finding], catalogue: Catalogue) -> list[Block]:
+    """Each finding in the words and with the link the error catalogue uses for the matching Tavus code."""
+    blocks: list[Block] = []
+    for finding in findings:
+        entry = catalogue.lookup(finding.code)
+        if entry is None:
+            blocks.append(_section(f"• {escape(finding.detail)}"))
+            continue
+        blocks.append(_section(
+            f"• *{escape(entry.title)}* — {escape(finding.detail)}\n{entry.explanation}\n"
+            f"_Try:_ {entry.advice[0]} {link(entry.guideline_url, entry.guideline_label)}"
+        ))
+    return blocks[:20]
+
+
+def photo_advisory(
+    findings: Sequence[Finding], catalogue: Catalogue, request_id: int, rights_question: str | None
+) -> Message:
+    intro = _section(
+        ":mag: Before spending a training run, I looked at the photo. Tavus will probably reject it:"
+    )
+    question = "Submit it anyway, or send another photo?"
+    if rights_question:
+        question = f"{rights_question} If so, you can submit it anyway — or send another photo."
+    message = confirmation(
+        question, request_id, confirm="Submit anyway", cancel="Use another photo",
+        preface=[intro, *_finding_lines(findings, catalogue)],
+    )
+    summary = "; ".join(f.detail.rstrip(".") for f in findings)
+    return Message(text=f"The photo check found: {summary}. {question}", blocks=message.blocks)
+
+
+def photo_refused(findings: Sequence[Finding], catalogue: Catalogue) -> Message:
+    intro = _section(":no_entry: I did not send this to Tavus: the photo check found problems Tavus "
+                     "rejects photos for. Please send another photo.")
+    summary = "; ".join(f.detail.rstrip(".") for f in findings)
+    return Message(text=f"I did not send this to Tavus: {summary}.",
+                   blocks=[intro, *_finding_lines(findings, catalogue), _context(IMAGE_REQUIREMENTS)])

@@ -20,6 +20,7 @@ from bot.deletion import DeletionService
 from bot.delivery import Deliverer
 from bot.home import HomePublisher
 from bot.media import MediaStore, build_media_store
+from bot.photo_check import available_detector
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_files import SlackFileDownloader
@@ -50,6 +51,17 @@ class Runtime:
 
     def start(self) -> None:
         self.scheduler.start()
+        detector = available_detector()
+        log.info(
+            "photo checks: format, size, decompression bombs and truncation always; sharpness, light and "
+            "framing %s; faces %s",
+            self.settings.preflight_faces,
+            f"with {detector}"
+            if detector and self.settings.preflight_faces != "off"
+            else "off"
+            if self.settings.preflight_faces == "off"
+            else "not checked (install replica-bot[faces] for a face detector)",
+        )
         log.info(
             "replica-bot worker %s started (poll every %ss)", self.owner, self.settings.poll_interval_seconds
         )
@@ -106,7 +118,11 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     )
     submission = SubmissionService(settings, engine, tavus, media)
     tracker = Tracker(
-        engine, tavus, catalogue, owner=owner, poll_interval=settings.poll_interval_seconds,
+        engine,
+        tavus,
+        catalogue,
+        owner=owner,
+        poll_interval=settings.poll_interval_seconds,
         stuck_after=timedelta(hours=settings.stuck_after_hours),
         concurrency=settings.poll_concurrency,
         early_interval=settings.poll_early_interval_seconds,

@@ -43,7 +43,9 @@ class Scheduler:
             every = min(poll_interval, 60)
             self._scheduler.add_job(reconcile, "interval", seconds=every, id="reconcile", next_run_time=now)
         if housekeeping is not None:
-            self._scheduler.add_job(housekeeping, "interval", seconds=housekeeping_interval, id="housekeeping")
+            self._scheduler.add_job(
+                housekeeping, "interval", seconds=housekeeping_interval, id="housekeeping"
+            )
 
     @property
     def running(self) -> bool:

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     s3_endpoint_url: AnyHttpUrl | None = None
     s3_region: str | None = None
 
+    # Offline photo check before submitting (issue 7): findings are shown with "Submit anyway" (advisory),
+    # refused (strict), or not looked for (off). Faces are checked when `replica-bot[faces]` is installed.
+    preflight_faces: Literal["off", "advisory", "strict"] = "advisory"
+
     # Access and consent (comma-separated Slack ids; an empty allow-list means everywhere).
     allowed_channel_ids: Annotated[tuple[str, ...], NoDecode] = ()
     admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()

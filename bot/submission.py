@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from bot.commands import CommandError, CreateArgs
 from bot.fetch import check_url, fetch_url
 from bot.media import MediaStore
+from bot.photo_check import Finding, check_photo
 from bot.preflight import PreflightRefusal, check_image
 from bot.settings import Settings
 from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
@@ -77,6 +78,9 @@ class SubmissionResult:
     refusal: str | None = None
     # Set when nothing is submitted until the requester answers this question.
     question: str | None = None
+    # What the offline photo check saw. With a held request the requester may submit anyway; with no
+    # request (PREFLIGHT_FACES=strict) they are the reason for refusing.
+    findings: tuple[Finding, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -123,13 +127,12 @@ class SubmissionService:
 
     def submit_link(self, draft: ReplicaDraft) -> SubmissionResult:
         """A photo or video the requester linked to: checked here, downloaded by Tavus."""
-        refusal = self._check_links(draft)
-        if refusal is not None:
-            return SubmissionResult(refusal=refusal)
-        question = self._question_for(draft)
-        if question is not None:
-            return SubmissionResult(request=self.hold(draft, draft.image_url), question=question)
-        return self.create(draft, train_image_url=draft.image_url)
+        try:
+            photo = self._check_links(draft)
+        except PreflightRefusal as refusal:
+            log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
+            return SubmissionResult(refusal=refusal.message)
+        return self._decide(draft, draft.image_url, photo)
 
     def submit_upload(self, draft: ReplicaDraft, data: bytes) -> SubmissionResult:
         """A photo uploaded to Slack: checked, hosted where Tavus can fetch it, then submitted."""
@@ -140,17 +143,38 @@ class SubmissionService:
         except PreflightRefusal as refusal:
             log.info("upload refused for %s: %s", draft.requester.user_id, refusal.reason)
             return SubmissionResult(refusal=refusal.message)
+        findings = self._look_at(data)
+        if findings is not None and findings and self._settings.preflight_faces == "strict":
+            return SubmissionResult(findings=findings)
         stored = self._media.put(data, info.content_type)
-        question = self._question_for(draft)
-        if question is not None:
-            held = self.hold(draft, stored.url)
-            assert held.id is not None
-            self._media.attach(stored.key, held.id)
-            return SubmissionResult(request=held, question=question)
-        result = self.create(draft, train_image_url=stored.url)
+        result = self._decide(draft, stored.url, None, findings=findings)
         if result.request is not None and result.request.id is not None:
             self._media.attach(stored.key, result.request.id)
         return result
+
+    def _decide(
+        self, draft: ReplicaDraft, train_image_url: str | None, photo: bytes | None,
+        *, findings: tuple[Finding, ...] | None = None,
+    ) -> SubmissionResult:
+        """Submit now, or hold for the requester's answer (rights, consent, or a doubtful photo)."""
+        if findings is None and photo is not None:
+            findings = self._look_at(photo)
+        if findings and self._settings.preflight_faces == "strict":
+            return SubmissionResult(findings=findings)
+        question = self._question_for(draft)
+        if question is not None or findings:
+            held = self.hold(draft, train_image_url, findings)
+            return SubmissionResult(request=held, question=question, findings=findings or ())
+        return self.create(draft, train_image_url=train_image_url, findings=findings)
+
+    def _look_at(self, photo: bytes) -> tuple[Finding, ...] | None:
+        """The offline photo check (None when switched off). Only an advisory: Tavus decides."""
+        if self._settings.preflight_faces == "off":
+            return None
+        report = check_photo(photo, detect_faces=True)
+        log.info("photo check: %s in %.0f ms (detector %s)",
+                 ", ".join(f.kind for f in report.findings) or "clean", report.elapsed_ms, report.detector)
+        return report.findings
 
     def _question_for(self, draft: ReplicaDraft) -> str | None:
         """What the requester must confirm before anything is submitted, if anything."""
@@ -162,9 +186,12 @@ class SubmissionService:
 
     # --- confirmation ------------------------------------------------------------------------------------
 
-    def hold(self, draft: ReplicaDraft, train_image_url: str | None = None) -> ReplicaRequest:
+    def hold(
+        self, draft: ReplicaDraft, train_image_url: str | None = None,
+        findings: tuple[Finding, ...] | None = None,
+    ) -> ReplicaRequest:
         """Record the request but submit nothing until the requester confirms."""
-        request = self._new_request(draft, train_image_url, RequestStatus.AWAITING_CONFIRMATION)
+        request = self._new_request(draft, train_image_url, RequestStatus.AWAITING_CONFIRMATION, findings)
         with session_scope(self._engine) as session:
             session.add(request)
         return request
@@ -226,10 +253,12 @@ class SubmissionService:
 
     # --- Tavus -------------------------------------------------------------------------------------------
 
-    def create(self, draft: ReplicaDraft, *, train_image_url: str | None) -> SubmissionResult:
+    def create(
+        self, draft: ReplicaDraft, *, train_image_url: str | None, findings: tuple[Finding, ...] | None = None
+    ) -> SubmissionResult:
         """Record the request, then create the replica. The row exists before Tavus is called so a crash in
         between leaves something to reconcile rather than an untracked, paid training run."""
-        request = self._new_request(draft, train_image_url, RequestStatus.SUBMITTING)
+        request = self._new_request(draft, train_image_url, RequestStatus.SUBMITTING, findings)
         with session_scope(self._engine) as session:
             session.add(request)
         return self._send_to_tavus(request)
@@ -316,7 +345,8 @@ class SubmissionService:
         return len(requests)
 
     def _new_request(
-        self, draft: ReplicaDraft, train_image_url: str | None, status: RequestStatus
+        self, draft: ReplicaDraft, train_image_url: str | None, status: RequestStatus,
+        findings: tuple[Finding, ...] | None = None,
     ) -> ReplicaRequest:
         affirmed = draft.rights_affirmed
         return ReplicaRequest(
@@ -335,27 +365,24 @@ class SubmissionService:
             rights_affirmed_by=draft.requester.user_id if affirmed else None,
             rights_affirmed_at=utcnow() if affirmed else None,
             status=status,
+            preflight_findings=None if findings is None else ",".join(f.kind for f in findings),
             callback_token=secrets.token_urlsafe(32),
             idempotency_key=secrets.token_hex(16),
         )
 
-    def _check_links(self, draft: ReplicaDraft) -> str | None:
-        """Check what Tavus will download; a refusal for the requester, or None if it looks fine."""
-        try:
-            if draft.image_url:
-                fetched = fetch_url(
-                    draft.image_url,
-                    allow_private=self._settings.allow_private_urls,
-                    max_bytes=self._settings.max_image_bytes,
-                )
-                check_image(fetched.content, max_bytes=self._settings.max_image_bytes)
-            for url in (draft.video_url, draft.consent_url):
-                if url:
-                    check_url(url, allow_private=self._settings.allow_private_urls)
-        except PreflightRefusal as refusal:
-            log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
-            return refusal.message
-        return None
+    def _check_links(self, draft: ReplicaDraft) -> bytes | None:
+        """Check what Tavus will download (raising PreflightRefusal); returns the photo's bytes, if any."""
+        for url in (draft.video_url, draft.consent_url):
+            if url:
+                check_url(url, allow_private=self._settings.allow_private_urls)
+        if not draft.image_url:
+            return None
+        fetched = fetch_url(
+            draft.image_url, allow_private=self._settings.allow_private_urls,
+            max_bytes=self._settings.max_image_bytes,
+        )
+        check_image(fetched.content, max_bytes=self._settings.max_image_bytes)
+        return fetched.content
 
 
 def _reason_for_requester(exc: TavusError) -> str:

@@ -61,7 +61,11 @@ def handle_cancel(
 ) -> None:
     user = body["user"]["id"]
     if runtime.submission.cancel(int(action["value"]), user):
-        _replace(respond, "Cancelled. Nothing was sent to Tavus.")
+        _replace(
+            respond,
+            "Nothing was sent to Tavus. Send another photo whenever you're ready: mention me "
+            "with it, DM it to me, or use `/replica create`.",
+        )
 
 
 def handle_retry(runtime: Runtime, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:

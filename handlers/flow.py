@@ -15,6 +15,7 @@ from bot.runtime import Runtime
 from bot.slack_files import SlackFile
 from bot.submission import ReplicaDraft, SubmissionResult
 from handlers.replies import reply_privately
+from storage.models import RequestStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,19 @@ def privately(client: WebClient, respond: Respond | None, channel: str, user: st
 
 
 def report(runtime: Runtime, result: SubmissionResult, reply: Reply) -> None:
-    if result.question is not None and result.request is not None:
-        assert result.request.id is not None
+    held = result.request is not None and result.request.status == RequestStatus.AWAITING_CONFIRMATION
+    if held and result.findings:
+        assert result.request is not None and result.request.id is not None
+        advisory = messages.photo_advisory(result.findings, runtime.catalogue, result.request.id,
+                                           result.question)
+        reply(advisory.text, advisory.blocks)
+    elif held and result.question is not None:
+        assert result.request is not None and result.request.id is not None
         question = messages.confirmation(result.question, result.request.id)
         reply(question.text, question.blocks)
+    elif result.request is None and result.findings:
+        refused = messages.photo_refused(result.findings, runtime.catalogue)
+        reply(refused.text, refused.blocks)
     elif result.refusal is not None:
         submitted = result.request is not None
         reply(

@@ -102,6 +102,9 @@ class ReplicaRequest(SQLModel, table=True):
     last_polled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # When training_progress last changed: a long stall earns one reassuring notice.
     progress_changed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # What the offline photo check found (finding kinds, comma-separated; "" for a clean photo), kept to
+    # measure later how often it predicted Tavus' verdict.
+    preflight_findings: str | None = None
     deleted_by: str | None = None
     deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

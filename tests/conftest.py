@@ -143,6 +143,8 @@ def app_env(
         # Most tests exercise what happens after the requester affirmed their rights; the consent tests
         # turn this back on.
         REQUIRE_CONSENT_CONFIRMATION="false",
+        # Test photos are synthetic; the photo-check tests turn the advisory back on.
+        PREFLIGHT_FACES="off",
     )
     env.update(overrides)
     return env

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from urllib.parse import quote
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 from hypothesis import HealthCheck, given, settings
@@ -29,7 +29,7 @@ def gets_of(tavus: TavusEmulator, replica_id: str) -> list[dict]:
     return [c for c in tavus.calls() if c["method"] == "GET" and c["path"] == f"/v2/replicas/{replica_id}"]
 
 
-# --- delivery that survives Slack ----------------------------------------------------------------------------
+# --- delivery that survives Slack ----------------------------------------------------------------------
 
 
 def test_slack_429_and_503_on_post_are_retried_and_post_once(
@@ -130,7 +130,7 @@ def test_undeliverable_channel_falls_back_to_a_dm(
     assert dm
 
 
-# --- callbacks --------------------------------------------------------------------------------------------
+# --- callbacks -----------------------------------------------------------------------------------------
 
 
 def test_a_lying_callback_changes_nothing(
@@ -171,7 +171,7 @@ def test_callback_endpoint_fuzz_never_500(
     assert response.status_code in (202, 307, 400, 404, 405)
 
 
-# --- several processes on one PostgreSQL ------------------------------------------------------------------
+# --- several processes on one PostgreSQL ---------------------------------------------------------------
 
 
 def test_three_processes_on_postgresql_post_each_failure_once_and_poll_each_replica_once_per_interval(
@@ -204,7 +204,7 @@ def test_three_processes_on_postgresql_post_each_failure_once_and_poll_each_repl
         assert gaps and min(gaps) > 0.6, (replica["replica_name"], gaps)
 
 
-# --- access and consent -------------------------------------------------------------------------------------
+# --- access and consent --------------------------------------------------------------------------------
 
 
 def test_outside_the_allowed_channels_the_bot_refuses_and_says_where(
@@ -354,7 +354,7 @@ def test_a_long_stall_gets_one_reassuring_notice(
     assert len(slack.thread(CHANNEL, card["ts"])) == 1
 
 
-# --- hostile input ---------------------------------------------------------------------------------------------
+# --- hostile input -------------------------------------------------------------------------------------
 
 
 def test_names_that_look_like_mentions_ping_nobody(
