@@ -76,7 +76,8 @@ def demo(speed: float) -> None:
     """The whole story on this machine: no credentials, a local Slack and Tavus, an embedded database."""
     from bot.demo import run_demo
 
-    configure_logging(level=logging.WARNING)
+    # The story is told on stdout; only real trouble belongs between its lines.
+    configure_logging(level=logging.ERROR)
     sys.exit(run_demo(speed=speed))
 
 

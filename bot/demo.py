@@ -74,6 +74,9 @@ def _story(workdir: Path, speed: float) -> None:
             poll_interval_seconds=1,
             outbox_interval_seconds=0.3,
             allow_private_urls=True,
+            # The demo's photos are drawings, which the offline face check would rightly question.
+            preflight_faces="off",
+            public_base_url=None,
         )
         runtime = build_runtime(settings)
         server = ThreadedServer(create_web_app(runtime, create_bolt_app(runtime)), name="replica-bot")
@@ -118,6 +121,30 @@ class _Screen:
         response = sender.command(typed.removeprefix("/replica "), user_id=USER, channel_id=CHANNEL)
         text = response.json().get("text", "") if response.content else ""
         print(_indent(f"(only visible to you) {_plain(text)}", "        "))
+        # Nothing goes to Tavus until the requester affirms the rights to the likeness.
+        seen = len(self._fake.ephemerals(CHANNEL))
+        question = _wait(lambda: self._fake.ephemerals(CHANNEL)[seen:] or None, 20, "no confirmation asked")[
+            0
+        ]
+        print(_indent(f"(only visible to you) {_render(question)}", "        "))
+        button = next(
+            e
+            for b in question.get("blocks", [])
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "confirm_request"
+        )
+        print(f"  you › click [ {button['text']['text']} ]")
+        sender.interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": USER},
+                "channel": {"id": CHANNEL},
+                "actions": [button],
+                "trigger_id": "demo",
+                "response_url": self._fake.response_url(),
+            }
+        )
 
     def wait_for_card(self, name: str, timeout: float) -> dict[str, Any]:
         card = _wait(
@@ -172,7 +199,11 @@ def _render(message: dict[str, Any]) -> str:
         elif block.get("type") == "context":
             lines.extend(_plain(e.get("text", "")) for e in block.get("elements", []))
         elif block.get("type") == "actions":
-            lines.extend(f"[ {e['text']['text']} ] → {e.get('url', '')}" for e in block.get("elements", []))
+            lines.extend(
+                f"[ {e['text']['text']} ]" + (f" → {e['url']}" if e.get("url") else "")
+                for e in block.get("elements", [])
+                if "text" in e
+            )
     return "\n".join(lines) or _plain(message.get("text", ""))
 
 
