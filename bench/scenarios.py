@@ -169,6 +169,8 @@ def sweep(
     concurrencies: list[int | None],
     sequential_sample: int,
     history: int,
+    retry_after: float = 2.0,
+    footprint: bool = True,
 ) -> None:
     """One full sweep over `n` in-flight requests, at several concurrencies; Retry-After; history; RSS."""
     say(f"creating {n} replicas in the emulator")
@@ -195,7 +197,6 @@ def sweep(
             del out["calls"]
             runs[label] = out
             say(f"  {out['seconds']:.1f} s, ratio {out['ratio']:.2f}, cpu {out['cpu_seconds']:.1f} s")
-        default = runs.get("default") or next(iter(runs.values()))
 
         # Sequential polling, the way to compare: a sample at concurrency 1, scaled to n.
         if sequential_sample:
@@ -209,27 +210,8 @@ def sweep(
             details["sequential"] = out
 
         # Retry-After: one 429 at the start of the sweep should pause every worker, not just one.
-        harness.rearm(engine, ids)
-        retry_after = 2.0
-        world.emulator.inject_fault(
-            method="GET", path_prefix="/v2/replicas/", status=429, count=1, retry_after=retry_after
-        )
-        say("sweep with a 429 (Retry-After 2 s) at the start")
-        out = _one_sweep(world, url, None)
-        limited = [c for c in out["calls"] if c["status"] == 429]
-        answered = limited[0]["time"] + latency_ms / 1000 if limited else 0.0
-        # Calls that arrived well after the 429 was answered but before Retry-After had passed.
-        early = [c for c in out["calls"] if answered + 0.05 < c["time"] < answered + retry_after - 0.05]
-        polled = harness.count_polled(engine, ids)
-        out.update(
-            retry_after=retry_after,
-            sent_inside_window=len(early),
-            db_polled=polled,
-            ideal_plus_wait=default["ideal"] + retry_after,
-        )
-        del out["calls"]
-        details["retry_after"] = out
-        report.check(polled == n, f"sweep with a 429: only {polled} of {n} rows polled")
+        if retry_after:
+            _retry_after_run(world, url, engine, ids, details, report, retry_after, latency_ms)
 
         # The same sweep with months of finished requests beside the in-flight ones.
         if history:
@@ -243,26 +225,67 @@ def sweep(
             out["db_polled"] = polled
             details["history"] = out
             report.check(polled == n and out["gets"] == n, f"sweep with history: {out['gets']} GETs")
-            claims = _claim_timing(engine)
-            details["claim_ms_with_history"] = claims
+            details["claim_ms_with_history"] = _claim_timing(engine)
 
         # The real app process with all of them in flight: its peak memory.
-        harness.rearm(engine, ids)
-        say(f"the real app with {n} in flight")
-        app = harness.app_process(world, url, "footprint-app", POLL_INTERVAL_SECONDS="3600")
-        began = time.time()
-        with app:
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline and harness.count_polled(engine, ids) < n:
-                time.sleep(0.5)
-            polled = harness.count_polled(engine, ids)
-            rss, peak = app.rss()
-        gets = [c for c in world.emulator.calls() if c["time"] >= began and c["method"] == "GET"]
-        span = (max(c["time"] for c in gets) - min(c["time"] for c in gets)) if gets else math.nan
-        details["footprint"] = {"rss_mb": rss, "peak_rss_mb": peak, "polled": polled, "sweep_span_s": span}
-        report.check(polled == n, f"footprint: the app polled {polled} of {n}")
+        if footprint:
+            _footprint_run(world, url, engine, ids, details, report)
 
     _sweep_rows(report, details)
+
+
+def _retry_after_run(
+    world: World,
+    url: str,
+    engine: Any,
+    ids: list[int],
+    details: dict[str, Any],
+    report: Report,
+    retry_after: float,
+    latency_ms: float,
+) -> None:
+    n = len(ids)
+    default = details["runs"].get("default") or next(iter(details["runs"].values()))
+    harness.rearm(engine, ids)
+    world.emulator.inject_fault(
+        method="GET", path_prefix="/v2/replicas/", status=429, count=1, retry_after=retry_after
+    )
+    say(f"sweep with a 429 (Retry-After {retry_after:g} s) at the start")
+    out = _one_sweep(world, url, None)
+    limited = [c for c in out["calls"] if c["status"] == 429]
+    answered = limited[0]["time"] + latency_ms / 1000 if limited else 0.0
+    # Calls that arrived well after the 429 was answered but before Retry-After had passed.
+    early = [c for c in out["calls"] if answered + 0.05 < c["time"] < answered + retry_after - 0.05]
+    polled = harness.count_polled(engine, ids)
+    out.update(
+        retry_after=retry_after,
+        sent_inside_window=len(early),
+        db_polled=polled,
+        ideal_plus_wait=default["ideal"] + retry_after,
+    )
+    del out["calls"]
+    details["retry_after"] = out
+    report.check(polled == n, f"sweep with a 429: only {polled} of {n} rows polled")
+
+
+def _footprint_run(
+    world: World, url: str, engine: Any, ids: list[int], details: dict[str, Any], report: Report
+) -> None:
+    n = len(ids)
+    harness.rearm(engine, ids)
+    say(f"the real app with {n} in flight")
+    app = harness.app_process(world, url, "footprint-app", POLL_INTERVAL_SECONDS="3600")
+    began = time.time()
+    with app:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and harness.count_polled(engine, ids) < n:
+            time.sleep(0.5)
+        polled = harness.count_polled(engine, ids)
+        rss, peak = app.rss()
+    gets = [c for c in world.emulator.calls() if c["time"] >= began and c["method"] == "GET"]
+    span = (max(c["time"] for c in gets) - min(c["time"] for c in gets)) if gets else math.nan
+    details["footprint"] = {"rss_mb": rss, "peak_rss_mb": peak, "polled": polled, "sweep_span_s": span}
+    report.check(polled == n, f"footprint: the app polled {polled} of {n}")
 
 
 def _claim_timing(engine: Any) -> float:

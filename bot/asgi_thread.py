@@ -11,10 +11,13 @@ import uvicorn
 
 
 class ThreadedServer:
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "asgi") -> None:
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, name: str = "asgi", lifespan: str = "off"
+    ) -> None:
         self.app = app
         self.host = host
         self.name = name
+        self.lifespan = lifespan
         self._requested_port = port
         self._port: int | None = None
         self._server: uvicorn.Server | None = None
@@ -43,7 +46,13 @@ class ThreadedServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
+            self.app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan=self.lifespan,
+            ws="none",
+            timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True)
@@ -73,3 +82,6 @@ class ThreadedServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url if self._port is not None else None!r})"

@@ -93,8 +93,9 @@ def slack_client(settings: Settings, *, retry_rate_limits: bool) -> WebClient:
 
 def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     engine = make_engine(settings.database_url)
-    migrate(engine)
+    # Configuration mistakes stop the start before anything touches the database.
     media = _media_store(settings, engine, socket_mode=socket_mode)
+    migrate(engine)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     catalogue = Catalogue(str(settings.tavus_docs_url).rstrip("/"))
     tavus = TavusClient(

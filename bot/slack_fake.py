@@ -20,21 +20,21 @@ import hmac
 import json
 import math
 import re
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from bot.asgi_thread import ThreadedServer
 
 __all__ = ["SlackFake", "SlackFakeServer", "SlackSender", "sign"]
 
@@ -1162,72 +1162,23 @@ class SlackFake:
         return JSONResponse({"ok": True})
 
 
-class SlackFakeServer:
+class SlackFakeServer(ThreadedServer):
     """Serves a SlackFake with uvicorn in a daemon thread; port 0 picks a free port."""
 
     def __init__(self, fake: SlackFake | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.fake = fake if fake is not None else SlackFake()
-        self.host = host
-        self._requested_port = port
-        self._port: int | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-
-    @property
-    def url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("SlackFakeServer is not started")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}"
+        super().__init__(self.fake.app, host=host, port=port, name="slack-fake")
 
     @property
     def api_url(self) -> str:
         # slack_sdk joins method names onto base_url, which needs the trailing slash.
         return f"{self.url}/api/"
 
-    def start(self, timeout: float = 10.0) -> SlackFakeServer:
-        if self._thread is not None:
-            raise RuntimeError("SlackFakeServer is already started")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # Binding here rather than in uvicorn tells us the port before the server thread runs.
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._requested_port))
-        config = uvicorn.Config(
-            self.fake.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="slack-fake-server", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                sock.close()
-                raise RuntimeError("the Slack fake server did not start")
-            time.sleep(0.01)
-        self._socket, self._server, self._thread = sock, server, thread
-        self._port = sock.getsockname()[1]
+    def start(self, timeout: float = 10.0) -> Self:
+        super().start(timeout)
+        # File links and response URLs the fake hands out point back at this server.
         self.fake.base_url = self.url
         return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> SlackFakeServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def sign(body: bytes, signing_secret: str, timestamp: int | None = None) -> dict[str, str]:

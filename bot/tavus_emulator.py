@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import secrets
-import socket
 import threading
 import time
 from collections import deque
@@ -30,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, Literal, Self, get_args
+from typing import Any, Literal, get_args
 
 import httpx
 import uvicorn
@@ -38,6 +37,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.asgi_thread import ThreadedServer
 
 logger = logging.getLogger(__name__)
 
@@ -764,77 +765,15 @@ class TavusEmulator:
         return Starlette(routes=routes, lifespan=self._lifespan)
 
 
-class EmulatorServer:
+class EmulatorServer(ThreadedServer):
     """Serves an emulator with uvicorn on a daemon thread; ``port=0`` picks a free port."""
 
     def __init__(
         self, emulator: TavusEmulator | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.emulator = emulator if emulator is not None else TavusEmulator()
-        self.host = host
-        self.port = port
-        self.url = ""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-
-    def __repr__(self) -> str:
-        return f"EmulatorServer(url={self.url!r})"
-
-    def start(self) -> Self:
-        if self._thread is not None:
-            raise RuntimeError("server already started")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP (not 0) matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
-        # TCP, and without it every keep-alive request stalls ~40 ms on delayed ACKs.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            # Binding here, not in uvicorn, lets port 0 resolve before the thread starts.
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.emulator.app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="tavus-emulator", daemon=True
-        )
-        self._server, self._thread, self._socket = server, thread, sock
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the Tavus emulator did not start")
-            time.sleep(0.01)
-        host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
-        self.url = f"http://{host}:{self.port}"
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        # lifespan on: the emulator opens its download/callback client at startup.
+        super().__init__(self.emulator.app, host=host, port=port, name="tavus-emulator", lifespan="on")
 
 
 def main(argv: list[str] | None = None) -> None:

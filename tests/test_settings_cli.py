@@ -172,3 +172,25 @@ def test_secrets_lists_configured_values(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
     monkeypatch.setenv("TAVUS_API_KEY", "tk-2")
     assert sorted(load_settings().secrets()) == ["tk-2", "xoxb-1"]
+
+
+def test_socket_mode_refuses_the_builtin_media_store(tmp_path: Path) -> None:
+    """Socket Mode has no public URL for Tavus to fetch uploaded photos from: say so at start."""
+    values = {
+        "SLACK_BOT_TOKEN": GOOD["SLACK_BOT_TOKEN"],
+        "TAVUS_API_KEY": GOOD["TAVUS_API_KEY"],
+        "SLACK_APP_TOKEN": "xapp-1-test",
+    }
+    result = run(["socket"], tmp_path, **values)
+    assert_stops_naming(result, "MEDIA_BACKEND")
+    assert "s3" in result.stderr.lower()
+
+
+def test_socket_mode_with_s3_but_no_bucket_names_it(tmp_path: Path) -> None:
+    values = {
+        "SLACK_BOT_TOKEN": GOOD["SLACK_BOT_TOKEN"],
+        "TAVUS_API_KEY": GOOD["TAVUS_API_KEY"],
+        "SLACK_APP_TOKEN": "xapp-1-test",
+        "MEDIA_BACKEND": "s3",
+    }
+    assert_stops_naming(run(["socket"], tmp_path, **values), "S3_BUCKET")
