@@ -14,8 +14,9 @@ from bot.catalogue import Catalogue
 from bot.slack_fake import SlackFake
 from bot.tavus_emulator import ScriptedOutcome, TavusEmulator
 from tests.conftest import AppFactory
+from tests.e2e import button, click
 from tests.test_e2e_request_loop import creates, rendered
-from tests.test_e2e_uploads import CHANNEL, USER, card_in_thread, mention_event, submitted_image, upload
+from tests.test_e2e_uploads import CHANNEL, card_in_thread, mention_event, submitted_image, upload
 from tests.test_photo_check import at_least_512, jpeg, photo, two_up
 
 CATALOGUE = Catalogue()
@@ -41,29 +42,6 @@ def mention_with(slack: SlackFake, app: Any, content: bytes) -> dict[str, Any]:
     return message
 
 
-def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
-    return next(
-        e
-        for b in message["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == action_id
-    )
-
-
-def click(app: Any, slack: SlackFake, action: dict[str, Any]) -> None:
-    app.sender.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": USER},
-            "channel": {"id": CHANNEL},
-            "actions": [action],
-            "trigger_id": "t",
-            "response_url": slack.response_url(),
-        }
-    )
-
-
 def test_two_faces_get_the_advisory_and_are_submitted_only_after_submit_anyway(
     start_app: AppFactory, slack: SlackFake, tavus: TavusEmulator
 ) -> None:
@@ -80,7 +58,7 @@ def test_two_faces_get_the_advisory_and_are_submitted_only_after_submit_anyway(
     time.sleep(0.5)
     assert creates(tavus) == []
 
-    click(app, slack, button(advisory, "confirm_request"))
+    click(app, button(advisory, "confirm_request"), response_url=slack.response_url())
     card_in_thread(slack, CHANNEL, message["ts"])
     assert submitted_image(tavus) == photo_bytes
     assert len(creates(tavus)) == 1
@@ -92,9 +70,11 @@ def test_use_another_photo_submits_nothing(
     app = start_app(PREFLIGHT_FACES="advisory")
     message = mention_with(slack, app, two_faces())
     advisory = slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"]), timeout=20)[0]
-    click(app, slack, button(advisory, "cancel_request"))
+    click(app, button(advisory, "cancel_request"), response_url=slack.response_url())
     slack.wait_for(lambda: any("Nothing was sent" in str(p["body"]) for p in slack.response_url_posts()))
-    click(app, slack, button(advisory, "confirm_request"))  # too late: cancelled requests stay cancelled
+    click(
+        app, button(advisory, "confirm_request"), response_url=slack.response_url()
+    )  # too late: cancelled requests stay cancelled
     time.sleep(1)
     assert creates(tavus) == []
 
@@ -131,7 +111,7 @@ def test_stats_compare_findings_with_tavus_outcomes(
     )
     message = mention_with(slack, app, two_faces())
     advisory = slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"]), timeout=20)[0]
-    click(app, slack, button(advisory, "confirm_request"))
+    click(app, button(advisory, "confirm_request"), response_url=slack.response_url())
     slack.wait_for(
         lambda: len(slack.thread(CHANNEL, message["ts"])) >= 3, timeout=20
     )  # advisory, card, failure

@@ -16,6 +16,7 @@ from bot.slack_fake import SlackFake
 from bot.static_server import StaticServer
 from bot.tavus_emulator import ScriptedOutcome, TavusEmulator
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TAVUS_KEY, AppFactory, AppProcess
+from tests.e2e import button, click
 from tests.images import png
 from tests.test_e2e_request_loop import CHANNEL, USER, create, creates, rendered, wait_card, wait_thread
 from tests.test_e2e_uploads import mention_event, upload
@@ -236,35 +237,11 @@ def test_consent_button_gates_submission_and_the_affirmation_is_stored(
     assert "rights" in rendered(question)
     time.sleep(0.5)
     assert creates(tavus) == []
-    button = next(
-        e
-        for b in question["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "confirm_request"
-    )
-    app.sender.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": "U_OTHER"},
-            "channel": {"id": CHANNEL},
-            "actions": [button],
-            "trigger_id": "t",
-            "response_url": slack.response_url(),
-        }
-    )
+    confirm = button(question, "confirm_request")
+    click(app, confirm, user="U_OTHER", response_url=slack.response_url())
     time.sleep(0.5)
     assert creates(tavus) == []
-    app.sender.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": USER},
-            "channel": {"id": CHANNEL},
-            "actions": [button],
-            "trigger_id": "t",
-            "response_url": slack.response_url(),
-        }
-    )
+    click(app, confirm, user=USER, response_url=slack.response_url())
     wait_card(slack, "Needs Consent")
     assert len(creates(tavus)) == 1
     with sqlite3.connect(tmp_path / "replica_bot.db") as db:
@@ -282,23 +259,8 @@ def test_consent_for_a_mentioned_photo_is_asked_in_its_thread(
     app.sender.event(mention_event(message, message["text"]))
     question = slack.wait_for(lambda: slack.thread(CHANNEL, message["ts"]))[0]
     assert creates(tavus) == []
-    button = next(
-        e
-        for b in question["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "confirm_request"
-    )
-    app.sender.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": USER},
-            "channel": {"id": CHANNEL},
-            "actions": [button],
-            "trigger_id": "t",
-            "response_url": slack.response_url(),
-        }
-    )
+    confirm = button(question, "confirm_request")
+    click(app, confirm, user=USER, response_url=slack.response_url())
     slack.wait_for(
         lambda: [m for m in slack.thread(CHANNEL, message["ts"]) if "Replica request" in m["text"]]
     )

@@ -15,6 +15,7 @@ import pytest
 from bot.slack_fake import SlackFake
 from bot.tavus_emulator import ScriptedOutcome, TavusEmulator
 from tests.conftest import AppFactory, AppProcess
+from tests.e2e import button, click
 from tests.images import jpeg, other_format, png, png_declaring
 from tests.test_e2e_request_loop import creates, rendered
 
@@ -252,36 +253,13 @@ def test_video_without_consent_asks_first_and_submits_only_after_confirmation(
     assert "consent statement" in rendered(question)
     time.sleep(0.5)
     assert creates(tavus) == []
-    button = next(
-        e
-        for b in question["blocks"]
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "confirm_request"
-    )
+    confirm = button(question, "confirm_request")
     # Someone else cannot confirm for the requester.
-    app.sender.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": "U999"},
-            "channel": {"id": CHANNEL},
-            "actions": [button],
-            "response_url": slack.response_url(),
-            "trigger_id": "t",
-        }
-    )
+    click(app, confirm, user="U999", response_url=slack.response_url())
     time.sleep(0.5)
     assert creates(tavus) == []
-    click = {
-        "type": "block_actions",
-        "user": {"id": USER},
-        "channel": {"id": CHANNEL},
-        "actions": [button],
-        "response_url": slack.response_url(),
-        "trigger_id": "t",
-    }
-    app.sender.interaction(click)
-    app.sender.interaction(click)  # a double click submits once
+    click(app, confirm, response_url=slack.response_url())
+    click(app, confirm, response_url=slack.response_url())  # a double click submits once
     slack.wait_for(lambda: [m for m in slack.messages(CHANNEL) if "Ana Consent" in m.get("text", "")])
     time.sleep(0.5)
     assert len(creates(tavus)) == 1
