@@ -28,5 +28,9 @@ test: $(DEV)
 lint: $(DEV)
 	$(BIN)/ruff check .
 
+# Every scenario of docs/benchmarks.md (~15 min; loopback only). ARGS="--quick" for a short run.
+bench: $(DEV)
+	$(BIN)/python -m bench $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache replica_bot.db

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         if "ack" in only:
             print("ack …", file=sys.stderr, flush=True)
             scenarios.ack(
-                world, report, db=args.db, count=20 if quick else 100, bursts=1 if quick else 3, pause=5
+                world, report, db=args.db, count=20 if quick else 100, bursts=1 if quick else 3, pause=1
             )
         if "sweep" in only:
             print("sweep …", file=sys.stderr, flush=True)
@@ -89,6 +89,16 @@ def main(argv: list[str] | None = None) -> int:
                 n=100 if quick else 1000,
                 channels=10 if quick else 100,
                 poll_interval=10,
+            )
+            # The same with two app processes sharing the work through the database's leases.
+            scenarios.reporting(
+                world,
+                report,
+                db=args.db,
+                n=100 if quick else 1000,
+                channels=10 if quick else 100,
+                poll_interval=10,
+                processes=2,
             )
         if "preflight" in only:
             print("preflight …", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -79,10 +80,15 @@ def rss_of(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", float("nan")), values.get("VmHWM", float("nan"))
 
 
-def small_jpeg(side: int = 640) -> bytes:
+def portrait() -> tuple[bytes, bool]:
+    """A headshot that passes every photo check (the tests' Grace Hopper), so each create does the app's
+    full work after the ack; without it, a plain picture, and the face check is turned off."""
+    path = ROOT / "tests" / "photos" / "grace_hopper.jpg"
+    if path.exists():
+        return path.read_bytes(), True
     buf = io.BytesIO()
-    Image.linear_gradient("L").resize((side, side)).convert("RGB").save(buf, "JPEG", quality=85)
-    return buf.getvalue()
+    Image.linear_gradient("L").resize((640, 640)).convert("RGB").save(buf, "JPEG", quality=85)
+    return buf.getvalue(), False
 
 
 # --- the outside world ------------------------------------------------------------------------------
@@ -95,6 +101,7 @@ class World:
     photos: ThreadedServer
     photo_url: str
     workdir: Path
+    faces: bool
 
     @property
     def fake(self) -> SlackFake:
@@ -108,21 +115,35 @@ class World:
 @contextmanager
 def world() -> Iterator[World]:
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="replica-bot-bench-")))
+        keep = os.environ.get("REPLICA_BOT_BENCH_LOGS")  # a folder to keep the app logs in, for digging
+        if keep:
+            workdir = Path(keep)
+            workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="replica-bot-bench-")))
         slack = stack.enter_context(SlackFakeServer(SlackFake(bot_token=BOT_TOKEN)))
         emulator = TavusEmulator(api_key=TAVUS_KEY, default_training_seconds=TRAINING_SECONDS)
         tavus = stack.enter_context(EmulatorServer(emulator))
-        photos = stack.enter_context(ThreadedServer(_photo_app(small_jpeg()), name="photos"))
+        photo, faces = portrait()
+        photos = stack.enter_context(ThreadedServer(_photo_app(photo), name="photos"))
         url = photos.url + "/face.jpg"
-        yield World(slack=slack, tavus=tavus, photos=photos, photo_url=url, workdir=workdir)
+        yield World(slack=slack, tavus=tavus, photos=photos, photo_url=url, workdir=workdir, faces=faces)
 
 
 def _photo_app(photo: bytes) -> Starlette:
-    # Async with keep-alive (unlike bot.static_server): seeding downloads 10,000 photos through the emulator.
+    # Async with keep-alive (unlike bot.static_server): seeding downloads 10,000 photos through the emulator,
+    # which keeps each one; those get a tiny file.
+    tiny = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(tiny, "JPEG")
+
     async def face(_: Request) -> Response:
         return Response(photo, media_type="image/jpeg")
 
-    return Starlette(routes=[Route("/face.jpg", face, methods=["GET", "HEAD"])])
+    async def seed(_: Request) -> Response:
+        return Response(tiny.getvalue(), media_type="image/jpeg")
+
+    routes = [Route("/face.jpg", face, methods=["GET", "HEAD"]), Route("/seed.jpg", seed, methods=["GET"])]
+    return Starlette(routes=routes)
 
 
 def create_replicas(world: World, count: int, *, concurrency: int = 32) -> list[str]:
@@ -136,7 +157,7 @@ def create_replicas(world: World, count: int, *, concurrency: int = 32) -> list[
             async def one(i: int) -> str:
                 body = {
                     "replica_name": f"bench-{i}",
-                    "train_image_url": world.photo_url,
+                    "train_image_url": world.photos.url + "/seed.jpg",
                     "voice_name": "anna",
                 }
                 async with slots:
@@ -160,7 +181,10 @@ def create_replicas(world: World, count: int, *, concurrency: int = 32) -> list[
         if all(s["training_image_size"] for s in states.values()) and len(states) == len(wanted):
             return ids
         time.sleep(0.2)
-    raise RuntimeError("the emulator did not finish downloading the training images")
+    states = Counter(
+        (r["status"], r["error_message"]) for r in world.emulator.replicas() if r["replica_id"] in wanted
+    )
+    raise RuntimeError(f"the emulator did not finish downloading the training images: {states}")
 
 
 # --- databases ------------------------------------------------------------------------------------------
@@ -375,6 +399,7 @@ def base_env(world: World, database_url: str, **overrides: str) -> dict[str, str
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         ALLOW_PRIVATE_URLS="true",
         REQUIRE_CONSENT_CONFIRMATION="false",
+        PREFLIGHT_FACES="advisory" if world.faces else "off",
         PYTHONUNBUFFERED="1",
         PYTHONPATH=str(ROOT),
     )
@@ -417,6 +442,13 @@ class Child:
     def rss(self) -> tuple[float, float]:
         assert self.proc is not None
         return rss_of(self.proc.pid)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        assert self.proc is not None
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

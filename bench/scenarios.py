@@ -9,6 +9,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -68,28 +69,33 @@ def ack(world: World, report: Report, *, db: str, count: int, bursts: int, pause
             [sys.executable, "-m", "bench.workers", "bare-app"], bare_env, world.workdir / "bare.log"
         )
         created_before = len(world.emulator.replicas())
-        results: dict[str, dict[str, Any]] = {}
+        results: dict[str, dict[str, Any]] = {
+            "bare": {"statuses": [], "ms": []},
+            "app": {"statuses": [], "ms": []},
+        }
         with bare, app:
-            for name, child in (("bare", bare), ("app", app)):
-                out = harness.run_worker(
-                    "load",
-                    child.url,
-                    str(count),
-                    "--bursts",
-                    str(bursts),
-                    "--photo-url",
-                    world.photo_url,
-                    "--secret",
-                    harness.SIGNING_SECRET,
-                    "--pause",
-                    str(pause),
-                )
-                results[name] = json.loads(out)
-            # The acks promise a request each: wait until all of them reached Tavus.
-            expected = created_before + count * bursts
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and len(world.emulator.replicas()) < expected:
-                time.sleep(0.2)
+            for _ in range(bursts):
+                for name, child in (("bare", bare), ("app", app)):
+                    out = json.loads(
+                        harness.run_worker(
+                            "load",
+                            child.url,
+                            str(count),
+                            "--photo-url",
+                            world.photo_url,
+                            "--secret",
+                            harness.SIGNING_SECRET,
+                        )
+                    )
+                    results[name]["statuses"] += out["statuses"]
+                    results[name]["ms"] += out["ms"]
+                    # Each burst starts from quiet: the acks promise a request each, so wait until all of
+                    # them reached Tavus.
+                    expected = created_before + len(results["app"]["ms"])
+                    deadline = time.monotonic() + 60
+                    while time.monotonic() < deadline and len(world.emulator.replicas()) < expected:
+                        time.sleep(0.2)
+                    time.sleep(pause)
             reached = len(world.emulator.replicas()) - created_before
             app_rss = app.rss()
     summary = {}
@@ -383,9 +389,11 @@ def reporting(
     n: int,
     channels: int,
     poll_interval: float,
+    processes: int = 1,
     extra_env: dict[str, str] | None = None,
 ) -> None:
-    """`n` replicas fail at the same moment; time until each explanation is in its thread."""
+    """`n` replicas fail at the same moment; time until each explanation is in its thread. With
+    `processes` > 1, that many app processes share the database (and the work, through the leases)."""
     fake = world.fake
     fake.reset()
     fake.enforce_rate_limits = True
@@ -396,7 +404,7 @@ def reporting(
     chans = [names[i % channels] for i in range(n)]
     cards = [fake.add_message(chans[i], f"card {i}", user=fake.bot_user_id)["ts"] for i in range(n)]
     details: dict[str, Any] = {"n": n, "channels": channels, "poll_interval": poll_interval}
-    report.details["reporting"] = details
+    report.details["reporting" if processes == 1 else f"reporting_{processes}_processes"] = details
     try:
         with harness.database(db, world.workdir) as url, harness.engine_for(url) as engine:
             ids = harness.insert_training(
@@ -411,36 +419,45 @@ def reporting(
                 "POLL_MAX_INTERVAL_SECONDS": str(poll_interval),
                 **(extra_env or {}),
             }
-            app = harness.app_process(world, url, "reporting-app", **env)
-            with app:
+            apps = [harness.app_process(world, url, f"reporting-app-{k}", **env) for k in range(processes)]
+            with ExitStack() as running:
+                for app in apps:
+                    running.enter_context(app)
                 # Steady state: every request polled once, spread evenly over the interval.
                 deadline = time.monotonic() + poll_interval + 60
                 while time.monotonic() < deadline and harness.count_polled(engine, ids) < n:
                     time.sleep(0.2)
                 time.sleep(1)
                 say("failing them all at once")
+                cpu0 = sum(app.cpu_seconds() for app in apps)
                 t0 = time.time()
                 for replica_id in replicas:
                     world.emulator.set_replica(replica_id, status="error", error_message=FAILURE_TEXT)
                 set_seconds = time.time() - t0
-                latencies: dict[int, float] = {}
+                # Watch the outbox, not the Slack fake: reading the fake takes its lock from the app's calls.
                 deadline = time.monotonic() + poll_interval + 10 + 60
-                while time.monotonic() < deadline and len(latencies) < n:
-                    for i, (channel, ts) in enumerate(zip(chans, cards, strict=True)):
-                        if i in latencies:
-                            continue
-                        posts = [m for m in fake.thread(channel, ts) if m["user"] == fake.bot_user_id]
-                        if posts:
-                            latencies[i] = posts[0]["time"] - t0
+                while time.monotonic() < deadline and _failures_sent(engine) < n:
                     time.sleep(0.5)
                 time.sleep(2)  # anything posted twice would show up now
+                latencies: dict[int, float] = {}
                 duplicates = 0
-                for channel, ts in zip(chans, cards, strict=True):
+                for i, (channel, ts) in enumerate(zip(chans, cards, strict=True)):
                     posts = [m for m in fake.thread(channel, ts) if m["user"] == fake.bot_user_id]
+                    if posts:
+                        latencies[i] = posts[0]["time"] - t0
                     duplicates += max(0, len(posts) - 1)
-                app_rss = app.rss()
+                app_rss = max(app.rss()[1] for app in apps)
+                app_cpu = sum(app.cpu_seconds() for app in apps) - cpu0
             limited = fake.rate_limited()
             with engine.connect() as conn:
+                requests = harness.ReplicaRequest.__table__
+                finished = conn.execute(
+                    sa.select(requests.c.id, requests.c.finished_at).where(requests.c.id.in_(ids))
+                )
+                when = {row[0]: row[1].timestamp() - t0 for row in finished if row[1] is not None}
+                detected = list(when.values())
+                # From the failure being recorded to its explanation in the thread: the outbox's share.
+                delivery = [latencies[i] - when[ids[i]] for i in latencies if ids[i] in when]
                 dead = conn.execute(sa.text("SELECT count(*) FROM outbox_message WHERE status='dead'"))
                 dead_count = dead.scalar_one()
     finally:
@@ -455,7 +472,12 @@ def reporting(
         duplicates=duplicates,
         dead=dead_count,
         set_seconds=set_seconds,
-        app_rss_mb=app_rss,
+        detected_max_s=max(detected) if detected else math.nan,
+        detected_p50_s=percentile(detected, 50),
+        delivery_max_s=max(delivery) if delivery else math.nan,
+        delivery_p50_s=percentile(delivery, 50),
+        peak_rss_mb=app_rss,
+        app_cpu_s=app_cpu,
     )
     report.check(len(values) == n, f"reporting: {n - len(values)} of {n} explanations never posted")
     report.check(duplicates == 0, f"reporting: {duplicates} explanations posted twice")
@@ -464,7 +486,8 @@ def reporting(
     worst = details["max_s"]
     report.add(
         Row(
-            f"Reporting: {n} fail at once over {channels} channels, ≈1 msg/s/channel",
+            f"Reporting: {n} fail at once over {channels} channels, ≈1 msg/s/channel"
+            + (f", {processes} app processes" if processes > 1 else ""),
             f"all ≤ interval + 10 s = {bound:.0f} s",
             f"{len(values)}/{n} posted, slowest {worst:.1f} s, p50 {details['p50_s']:.1f} s, "
             f"{limited} × 429, {dead_count} dead",
@@ -472,6 +495,12 @@ def reporting(
             ok=len(values) == n and worst <= bound and duplicates == 0 and dead_count == 0,
         )
     )
+
+
+def _failures_sent(engine: Any) -> int:
+    statement = sa.text("SELECT count(*) FROM outbox_message WHERE kind = 'failure' AND status != 'pending'")
+    with engine.connect() as conn:
+        return int(conn.execute(statement).scalar_one())
 
 
 # --- preflight ------------------------------------------------------------------------------------------

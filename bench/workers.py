@@ -110,7 +110,8 @@ def sweep() -> dict[str, object]:
         "polled": polled,
         "cpu_seconds": cpu,
         "concurrency": getattr(tracker, "_concurrency", None),
-        "peak_rss_mb": after.ru_maxrss / 1024,
+        # VmHWM, not ru_maxrss: Linux carries the latter over from the parent across fork and exec.
+        "peak_rss_mb": _status_kb("VmHWM") / 1024,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -15,6 +16,11 @@ from handlers.replies import reply_privately
 
 log = logging.getLogger(__name__)
 
+# Bolt runs each listener, including its ack, on this pool, and our listeners go on working after the ack
+# (downloading the photo, calling Tavus). With Bolt's default of 5 threads, the 6th request at once waited
+# for a whole submission before it could even ack: 100 at once took 8 s (docs/benchmarks.md).
+LISTENER_THREADS = 64
+
 
 def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     settings = runtime.settings
@@ -25,6 +31,7 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
         # Startup must not depend on Slack answering auth.test; Bolt calls it on the first request instead.
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
     )
     handlers.register(app, runtime)
     app.error(_report_error)

@@ -12,6 +12,8 @@ the channel. A card that moves this way lives on in the DM, and the thread posts
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -79,7 +81,8 @@ class Deliverer:
         *,
         owner: str,
         lease_seconds: float = 30,
-        batch_size: int = 50,
+        batch_size: int = 200,
+        concurrency: int = 8,
         notify_requester_dm: bool = True,
         home: HomePublisher | None = None,
         docs_url: str = DEFAULT_DOCS_BASE_URL,
@@ -90,6 +93,7 @@ class Deliverer:
         self._owner = owner
         self._lease_seconds = lease_seconds
         self._batch_size = batch_size
+        self._concurrency = concurrency
         self._notify_requester_dm = notify_requester_dm
         self._home = home
         self._docs_url = docs_url
@@ -97,33 +101,54 @@ class Deliverer:
         self._dm_channels: dict[str, str] = {}
 
     def deliver_due(self) -> int:
-        """Deliver every due notification; returns how many were handled."""
+        """Deliver every due notification; returns how many were handled.
+
+        Rows are grouped by where they go (a channel, or a requester's DM). Destinations are served in
+        parallel, each one's rows in order (cards first: a thread post needs the card's ts). Slack's
+        limit is per channel (about one post a second), so when a channel answers 429, its other rows
+        wait out the Retry-After without asking again. Measured in docs/benchmarks.md: one row after the
+        other, 1,000 failures took 43 s to explain.
+        """
         handled = 0
-        while ids := repository.claim_due_outbox(
-            self._engine, owner=self._owner, limit=self._batch_size, lease_seconds=self._lease_seconds
-        ):
-            with session_scope(self._engine) as session:
-                kinds = {row.id: row.kind for row in (session.get(OutboxMessage, i) for i in ids) if row}
-            # Cards first: a thread post needs the card's ts.
-            for outbox_id in sorted(ids, key=lambda i: (kinds.get(i) != OutboxKind.CARD, i)):
-                self._deliver_safely(outbox_id)
-            handled += len(ids)
+        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="deliver") as pool:
+            while ids := repository.claim_due_outbox(
+                self._engine, owner=self._owner, limit=self._batch_size, lease_seconds=self._lease_seconds
+            ):
+                destinations: dict[str, list[tuple[bool, int]]] = defaultdict(list)
+                for outbox_id, kind, destination in repository.outbox_destinations(self._engine, ids):
+                    destinations[destination].append((kind != OutboxKind.CARD, outbox_id))
+                list(pool.map(self._deliver_in_order, (sorted(rows) for rows in destinations.values())))
+                handled += len(ids)
         return handled
 
-    def _deliver_safely(self, outbox_id: int) -> None:
+    def _deliver_in_order(self, rows: list[tuple[bool, int]]) -> None:
+        for index, (_, outbox_id) in enumerate(rows):
+            wait = self._deliver_safely(outbox_id)
+            if wait is not None:
+                for _, later in rows[index + 1 :]:
+                    self._defer(later, seconds=wait)
+                return
+
+    def _deliver_safely(self, outbox_id: int) -> float | None:
+        """Deliver one row; if Slack rate-limits its channel, the seconds to wait before posting there."""
         try:
             self._deliver(outbox_id)
         except _LostLease:
             log.info("outbox %s taken over by another worker", outbox_id)
         except SlackApiError as exc:
-            self._failed(
-                outbox_id, exc.response.get("error") or str(exc.response.status_code), _retry_after(exc)
-            )
+            retry_after = _retry_after(exc)
+            if exc.response.status_code == 429:
+                # Not a failure of this message: it waits its turn, and its attempts are not used up.
+                wait = retry_after if retry_after is not None else 1.0
+                self._defer(outbox_id, seconds=wait)
+                return wait
+            self._failed(outbox_id, exc.response.get("error") or str(exc.response.status_code), retry_after)
         except (SlackClientError, OSError) as exc:
             self._failed(outbox_id, type(exc).__name__, None)
         except Exception:
             log.exception("delivering outbox %s failed", outbox_id)
             self._failed(outbox_id, "internal_error", None)
+        return None
 
     def _deliver(self, outbox_id: int) -> None:
         with session_scope(self._engine) as session:

@@ -41,6 +41,9 @@ EMOJI = {
     ":warning:": "⚠",
     ":bust_in_silhouette:": "👤",
     ":hourglass_flowing_sand:": "⏳",
+    ":film_frame:": "🎞",
+    ":raised_hand:": "✋",
+    ":mag:": "🔍",
 }
 
 

@@ -53,6 +53,6 @@ class HomePublisher:
         try:
             self.publish(client, user_id)
         except SlackApiError as exc:
-            log.info("could not refresh the home tab of %s: %s", user_id, exc.response.get("error"))
+            log.warning("could not refresh the home tab of %s: %s", user_id, exc.response.get("error"))
         except (SlackClientError, OSError) as exc:
-            log.info("could not refresh the home tab of %s: %s", user_id, type(exc).__name__)
+            log.warning("could not refresh the home tab of %s: %s", user_id, type(exc).__name__)

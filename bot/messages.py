@@ -314,8 +314,9 @@ def list_message(requests: Sequence[ReplicaRequest]) -> str:
     return "Your recent requests:\n" + "\n".join(f"• {status_line(r)}" for r in requests)
 
 
-def accepted_message(name: str) -> str:
-    return f"Got it — checking the photo for *{escape(name)}* before sending it to Tavus…"
+def accepted_message(name: str, *, video: bool = False) -> str:
+    what = "the video links" if video else "the photo"
+    return f"Got it — checking {what} for *{escape(name)}* before sending it to Tavus…"
 
 
 def refused_message(reason: str) -> str:
@@ -727,10 +728,11 @@ def _finding_lines(findings: Sequence[Finding], catalogue: Catalogue) -> list[Bl
     for finding in findings:
         entry = catalogue.lookup(finding.code)
         if entry is None:
-            blocks.append(_section(f"• {escape(finding.detail)}"))
+            blocks.append(_section(f"• {escape(_shorten(finding.detail, 300))}"))
             continue
+        # The measured detail is ours, but keep it short so the catalogue's words always fit the block.
         blocks.append(_section(
-            f"• *{escape(entry.title)}* — {escape(finding.detail)}\n{entry.explanation}\n"
+            f"• *{escape(entry.title)}* — {escape(_shorten(finding.detail, 300))}\n{entry.explanation}\n"
             f"_Try:_ {entry.advice[0]} {link(entry.guideline_url, entry.guideline_label)}"
         ))
     return blocks[:20]
@@ -749,13 +751,13 @@ def photo_advisory(
         question, request_id, confirm="Submit anyway", cancel="Use another photo",
         preface=[intro, *_finding_lines(findings, catalogue)],
     )
-    summary = "; ".join(f.detail.rstrip(".") for f in findings)
-    return Message(text=f"The photo check found: {summary}. {question}", blocks=message.blocks)
+    summary = escape("; ".join(f.detail.rstrip(".") for f in findings))
+    return Message(text=f"The photo check found: {summary}. {question}"[:3000], blocks=message.blocks)
 
 
 def photo_refused(findings: Sequence[Finding], catalogue: Catalogue) -> Message:
     intro = _section(":no_entry: I did not send this to Tavus: the photo check found problems Tavus "
                      "rejects photos for. Please send another photo.")
-    summary = "; ".join(f.detail.rstrip(".") for f in findings)
-    return Message(text=f"I did not send this to Tavus: {summary}.",
+    summary = escape("; ".join(f.detail.rstrip(".") for f in findings))
+    return Message(text=f"I did not send this to Tavus: {summary}."[:3000],
                    blocks=[intro, *_finding_lines(findings, catalogue), _context(IMAGE_REQUIREMENTS)])

@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from sqlalchemy.engine import Engine
 
 from bot.access import Access
+from bot.after_ack import AfterAck
 from bot.catalogue import Catalogue
 from bot.deletion import DeletionService
 from bot.delivery import Deliverer
@@ -48,6 +49,8 @@ class Runtime:
     access: Access
     deletion: DeletionService
     owner: str = field(default="")
+    # Listeners' work after their ack (see bot/after_ack.py).
+    after_ack: AfterAck = field(default_factory=AfterAck)
 
     def start(self) -> None:
         self.scheduler.start()
@@ -73,6 +76,7 @@ class Runtime:
         self.scheduler.kick_delivery()
 
     def close(self) -> None:
+        self.after_ack.close()
         self.scheduler.shutdown()
         self.tavus.close()
         self.engine.dispose()

@@ -132,7 +132,8 @@ class SubmissionService:
         except PreflightRefusal as refusal:
             log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
             return SubmissionResult(refusal=refusal.message)
-        return self._decide(draft, draft.image_url, photo)
+        findings = self._look_at(photo) if photo is not None else None
+        return self._strict_refusal(findings) or self._decide(draft, draft.image_url, findings)
 
     def submit_upload(self, draft: ReplicaDraft, data: bytes) -> SubmissionResult:
         """A photo uploaded to Slack: checked, hosted where Tavus can fetch it, then submitted."""
@@ -144,23 +145,24 @@ class SubmissionService:
             log.info("upload refused for %s: %s", draft.requester.user_id, refusal.reason)
             return SubmissionResult(refusal=refusal.message)
         findings = self._look_at(data)
-        if findings is not None and findings and self._settings.preflight_faces == "strict":
-            return SubmissionResult(findings=findings)
+        if (refused := self._strict_refusal(findings)) is not None:
+            return refused
         stored = self._media.put(data, info.content_type)
-        result = self._decide(draft, stored.url, None, findings=findings)
+        result = self._decide(draft, stored.url, findings)
         if result.request is not None and result.request.id is not None:
             self._media.attach(stored.key, result.request.id)
         return result
 
-    def _decide(
-        self, draft: ReplicaDraft, train_image_url: str | None, photo: bytes | None,
-        *, findings: tuple[Finding, ...] | None = None,
-    ) -> SubmissionResult:
-        """Submit now, or hold for the requester's answer (rights, consent, or a doubtful photo)."""
-        if findings is None and photo is not None:
-            findings = self._look_at(photo)
+    def _strict_refusal(self, findings: tuple[Finding, ...] | None) -> SubmissionResult | None:
+        """With PREFLIGHT_FACES=strict, any finding refuses the photo before anything is stored."""
         if findings and self._settings.preflight_faces == "strict":
             return SubmissionResult(findings=findings)
+        return None
+
+    def _decide(
+        self, draft: ReplicaDraft, train_image_url: str | None, findings: tuple[Finding, ...] | None
+    ) -> SubmissionResult:
+        """Submit now, or hold for the requester's answer (rights, consent, or a doubtful photo)."""
         question = self._question_for(draft)
         if question is not None or findings:
             held = self.hold(draft, train_image_url, findings)

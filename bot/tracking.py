@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from queue import SimpleQueue
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +32,19 @@ GONE_MESSAGE = "The replica no longer exists in Tavus (it may have been deleted)
 DEFAULT_CONCURRENCY = 32
 # After the first minutes, look again after at most this share of the request's age (capped by the maximum).
 _SPACING_SHARE_OF_AGE = 0.05
+_MAX_TICK_SECONDS = 5.0
+# Threads recording answers. Recording a failure takes several statements; with one writer, 1,000 failures
+# at once queued up behind it (docs/benchmarks.md). More would only contend for SQLite's single write lock.
+_WRITERS = 4
+
+T = TypeVar("T")
+
+
+class _NoAnswer:
+    """Tavus could not be asked (or did not answer); the row was rescheduled."""
+
+
+NO_ANSWER = _NoAnswer()
 
 
 class Tracker:
@@ -73,8 +88,10 @@ class Tracker:
 
     @property
     def tick_seconds(self) -> float:
-        """How often the sweep should run: as often as the shortest spacing, so no poll comes late."""
-        return self._early_interval.total_seconds()
+        """How often to run the sweep. A sweep takes only rows already due, so ticking at the spacing itself
+        would let a row polled just after a tick wait almost two spacings; a tick finding nothing due costs
+        one indexed query."""
+        return min(self._early_interval.total_seconds(), _MAX_TICK_SECONDS) / 2
 
     def next_poll_at(self, request: ReplicaRequest, now: datetime) -> datetime:
         """When to poll this request again: often in its first minutes, then less and less often."""
@@ -87,46 +104,71 @@ class Tracker:
     def sweep(self) -> int:
         """Poll every request that was due when the sweep began, once; returns how many were polled.
 
-        `concurrency` workers share one queue of leased rows. Whichever worker finds it running low leases
-        the next batch (one UPDATE … RETURNING that also hands back the replica ids), so workers never wait
-        for a whole batch to finish, and a row waits under its lease for a couple of polls at most.
+        `concurrency` workers ask Tavus, sharing one queue of leased rows: whichever finds it running low
+        leases the next batch (one UPDATE … RETURNING that also hands back the replica ids), so no worker
+        waits for a whole batch to finish and no row waits long under its lease. A few writer threads record
+        the answers, so the database sees a handful of writers rather than one per worker.
         """
         due_by = utcnow()
-        queue: deque[tuple[int, str | None]] = deque()
-        lock = threading.Lock()
-        exhausted = False
+
+        def claim(limit: int) -> list[tuple[int, str | None]]:
+            return repository.claim_due_polls(
+                self._engine, owner=self._owner, due_by=due_by, limit=limit, lease_seconds=self._lease_seconds
+            )
+
+        first = claim(self._batch)
+        if not first:
+            return 0  # the usual tick: no threads started
+        leased: deque[tuple[int, str | None]] = deque(first)
+        lease_lock = threading.Lock()
+        exhausted = len(first) < self._batch
 
         def next_target() -> tuple[int, str | None] | None:
             nonlocal exhausted
-            with lock:
-                if len(queue) < self._concurrency and not exhausted:
-                    wanted = self._batch - len(queue)
-                    claimed = repository.claim_due_polls(
-                        self._engine,
-                        owner=self._owner,
-                        due_by=due_by,
-                        limit=wanted,
-                        lease_seconds=self._lease_seconds,
-                    )
-                    queue.extend(claimed)
+            with lease_lock:
+                if len(leased) < self._concurrency and not exhausted:
+                    wanted = self._batch - len(leased)
+                    claimed = claim(wanted)
+                    leased.extend(claimed)
                     exhausted = len(claimed) < wanted
-                return queue.popleft() if queue else None
+                return leased.popleft() if leased else None
 
-        def work() -> int:
-            polled = 0
+        answers: SimpleQueue[tuple[int, Replica | None] | None] = SimpleQueue()
+
+        def ask() -> int:
+            asked = 0
             while (target := next_target()) is not None:
-                if self._poll_safely(*target):
+                request_id, replica_id = target
+                answer = self._guarded(NO_ANSWER, self._ask, request_id, replica_id)
+                if not isinstance(answer, _NoAnswer):
+                    answers.put((request_id, answer))
+                asked += 1
+            return asked
+
+        def record() -> None:
+            while (item := answers.get()) is not None:
+                request_id, replica = item
+                if self._guarded(False, self._record, request_id, replica):
                     self._changed(soon=True)
-                polled += 1
-            return polled
 
         began = time.monotonic()
-        with ThreadPoolExecutor(self._concurrency, thread_name_prefix="poll") as pool:
-            workers = [pool.submit(work) for _ in range(self._concurrency)]
-            total = sum(worker.result() for worker in workers)
+        writers = [
+            threading.Thread(target=record, name=f"poll-writer-{n}", daemon=True) for n in range(_WRITERS)
+        ]
+        for writer in writers:
+            writer.start()
+        try:
+            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="poll") as pool:
+                workers = [pool.submit(ask) for _ in range(self._concurrency)]
+                total = sum(worker.result() for worker in workers)
+        finally:
+            for _ in writers:
+                answers.put(None)
+            for writer in writers:
+                writer.join()
         self._changed(soon=False)
         if total:
-            log.info("swept %d in-flight requests in %.1f s", total, time.monotonic() - began)
+            log.info("polled %d in-flight requests in %.1f s", total, time.monotonic() - began)
         return total
 
     def poll_now(self, request_id: int) -> bool:
@@ -147,34 +189,44 @@ class Tracker:
         """Something was queued for Slack: wake delivery now, but not for every row of a busy sweep."""
         with self._kick_lock:
             self._kick_pending = self._kick_pending or soon
-            if not self._kick_pending or (soon and time.monotonic() - self._last_kick < 0.5):
+            if not self._kick_pending or (soon and time.monotonic() - self._last_kick < 1.0):
                 return
             self._kick_pending = False
             self._last_kick = time.monotonic()
         self.on_change()
 
     def _poll_safely(self, request_id: int, replica_id: str | None) -> bool:
+        return self._guarded(False, self._poll, request_id, replica_id)
+
+    def _guarded(self, failed: T, step: Callable[..., T], request_id: int, *args: Any) -> T:
         try:
-            return self._poll(request_id, replica_id)
+            return step(request_id, *args)
         except Exception:
             # One bad row must not stop the sweep; it is retried next interval.
             log.exception("polling request %s failed", request_id)
             self._reschedule(request_id)
-            return False
+            return failed
 
     def _poll(self, request_id: int, replica_id: str | None) -> bool:
-        # Claimed rows were in flight when leased; _apply re-checks the status before writing anything.
+        answer = self._ask(request_id, replica_id)
+        return not isinstance(answer, _NoAnswer) and self._record(request_id, answer)
+
+    def _ask(self, request_id: int, replica_id: str | None) -> Replica | _NoAnswer | None:
+        """What Tavus says about the replica: None if it is gone, NO_ANSWER if Tavus could not say."""
         if replica_id is None:
+            # Leased as in flight yet never submitted: nothing to ask; look again later.
             self._reschedule(request_id)
-            return False
+            return NO_ANSWER
         try:
-            replica = self._tavus.get_replica(replica_id)
+            return self._tavus.get_replica(replica_id)
         except TavusNotFound:
-            replica = None
+            return None
         except TavusError as exc:
             log.warning("could not poll replica %s: %s", replica_id, exc)
             self._reschedule(request_id)
-            return False
+            return NO_ANSWER
+
+    def _record(self, request_id: int, replica: Replica | None) -> bool:
         try:
             return self._apply(request_id, replica)
         except IntegrityError as exc:

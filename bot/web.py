@@ -28,7 +28,8 @@ def create_web_app(runtime: Runtime, bolt: App) -> Starlette:
     async def slack_events(request: Request) -> Response:
         body = await request.body()
         # Bolt's dispatch is blocking (it waits for ack, not for the listener); keep it off the event loop.
-        bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
+        with runtime.after_ack.acking():
+            bolt_response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 
     async def healthz(_: Request) -> Response:

@@ -11,7 +11,7 @@ from bot import messages
 from bot.commands import CommandError, ParsedCommand, create_args, parse
 from bot.runtime import Runtime
 from bot.submission import Requester
-from handlers.flow import Reply, privately, report
+from handlers.flow import Reply, after_ack, privately, report
 from handlers.views import open_modal
 from storage import repository
 from storage.db import session_scope
@@ -62,9 +62,12 @@ def handle_replica_command(
         ack(text=f":warning: {exc}", response_type="ephemeral")
         return
     # Slack gives us three seconds; the download and Tavus call happen after this.
-    ack(text=messages.accepted_message(draft.replica_name), response_type="ephemeral")
+    ack(
+        text=messages.accepted_message(draft.replica_name, video=bool(draft.video_url)),
+        response_type="ephemeral",
+    )
     reply = privately(client, respond, requester.channel_id, requester.user_id)
-    report(runtime, runtime.submission.submit_link(draft), reply)
+    after_ack(runtime, reply, lambda: report(runtime, runtime.submission.submit_link(draft), reply))
 
 
 def answer(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str:

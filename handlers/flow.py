@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 
 from slack_bolt import Respond
@@ -38,6 +39,25 @@ def privately(client: WebClient, respond: Respond | None, channel: str, user: st
         reply_privately(client, respond, channel=channel, user=user, text=text, blocks=blocks)
 
     return reply
+
+
+def after_ack(runtime: Runtime, reply: Reply, job: Callable[[], None]) -> None:
+    """Do `job` (downloads, Tavus) after the ack, off Bolt's listener threads (see bot/after_ack.py)."""
+
+    def run() -> None:
+        try:
+            job()
+        except Exception:
+            # The same words as the app's error handler, which no longer sees this work.
+            reference = uuid.uuid4().hex[:8]
+            log.exception("work after the ack failed (reference %s)", reference)
+            reply(
+                f":warning: Something went wrong on my side (reference `{reference}`). Nothing was lost; "
+                "please try again, and mention the reference if it keeps happening.",
+                None,
+            )
+
+    runtime.after_ack.submit(run)
 
 
 def report(runtime: Runtime, result: SubmissionResult, reply: Reply) -> None:

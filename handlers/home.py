@@ -19,7 +19,8 @@ def register(app: App, runtime: Runtime) -> None:
     def on_home_opened(event: dict[str, Any], client: WebClient) -> None:
         # The event also fires for the Messages tab, which has nothing to publish.
         if event.get("tab", "home") == "home":
-            home.publish(client, event["user"])
+            # Nothing the person could do about a failed publish; the operator finds it in the log.
+            home.refresh(client, event["user"])
 
     def on_filter(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()

@@ -122,6 +122,28 @@ def claim_due_polls(
     return [(row[0], row[1]) for row in rows]
 
 
+def outbox_destinations(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(outbox id, kind, where it goes) for each row, in one query: the channel of the request's card,
+    or `dm:<user>` for a note to the requester. One destination's rows are delivered in order."""
+    if not outbox_ids:
+        return []
+    statement = (
+        sa.select(
+            _outbox.c.id,
+            _outbox.c.kind,
+            sa.func.coalesce(_requests.c.card_channel_id, _requests.c.channel_id),
+            _requests.c.requester_id,
+        )
+        .join(_requests, _requests.c.id == _outbox.c.request_id)
+        .where(_outbox.c.id.in_(list(outbox_ids)))
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    return [
+        (row[0], row[1], f"dm:{row[3]}" if row[1] == OutboxKind.REQUESTER_DM else str(row[2])) for row in rows
+    ]
+
+
 def claim_due_outbox(
     engine: Engine, *, owner: str, now: datetime | None = None, limit: int = 200, lease_seconds: float = 60
 ) -> list[int]:

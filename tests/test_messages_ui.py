@@ -472,3 +472,40 @@ def test_text_replies_fit_one_section_and_have_no_jargon(text: str) -> None:
     assert 0 < len(text) <= 3000
     for jargon in ("HTTP", "429", "Traceback", "Exception"):
         assert jargon not in text
+
+
+# --- the offline photo check's messages (issue 7) ---------------------------------------------------------
+
+
+def _findings() -> list[Any]:
+    from bot.photo_check import CODES, Finding
+
+    hostile = "<!channel> " + "x" * 4000
+    return [Finding(kind, code, f"{kind} measured: {hostile}") for kind, code in CODES.items()]
+
+
+@pytest.mark.parametrize("rights", [None, "Do you have the rights to this likeness?"])
+def test_photo_advisory_uses_catalogue_words_and_stays_within_limits(rights: str | None) -> None:
+    from bot.catalogue import Catalogue
+
+    catalogue = Catalogue()
+    message = messages.photo_advisory(_findings(), catalogue, 7, rights)
+    sdk_valid_message(message)
+    text = joined(message)
+    assert "<!channel>" not in text
+    for code in {f.code for f in _findings()}:
+        entry = catalogue.lookup(code)
+        assert entry is not None and entry.title in text and entry.guideline_url in text
+    assert [b["text"]["text"] for b in buttons(message)] == ["Submit anyway", "Use another photo"]
+    assert all(b["value"] == "7" for b in buttons(message))
+    if rights:
+        assert rights in text
+
+
+def test_photo_refusal_has_no_buttons_and_stays_within_limits() -> None:
+    from bot.catalogue import Catalogue
+
+    message = messages.photo_refused(_findings(), Catalogue())
+    sdk_valid_message(message)
+    assert buttons(message) == []
+    assert "I did not send this to Tavus" in message.text

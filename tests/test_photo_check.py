@@ -1,18 +1,18 @@
 """photo_check on real photographs: the clean portrait passes, each flawed variant of it is caught.
 
-The photos ship with the dev extra: Grace Hopper's official portrait (matplotlib's sample data) is the
-ideal head-and-shoulders shot; scikit-image gives an astronaut portrait, the cameraman (a full-length
-shot), a cat and a cup of coffee. Every hard case is built from them here, in memory.
+The photos are in tests/photos (sources and terms in its README): Grace Hopper's official portrait is the
+ideal head-and-shoulders shot; besides it an astronaut portrait, the cameraman (a full-length shot), a cat
+and a cup of coffee. Every hard case is built from them here, in memory.
 """
 
 from __future__ import annotations
 
-import importlib.resources
 import importlib.util
 import io
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageEnhance, ImageFilter
@@ -25,12 +25,12 @@ from bot.preflight import check_image
 # --- the photographs ------------------------------------------------------------------------------
 
 
+PHOTOS = Path(__file__).parent / "photos"
+
+
 def photo(name: str) -> Image.Image:
-    if name == "grace_hopper":
-        resource = importlib.resources.files("matplotlib") / "mpl-data" / "sample_data" / "grace_hopper.jpg"
-    else:
-        resource = importlib.resources.files("skimage") / "data" / f"{name}.png"
-    with Image.open(io.BytesIO(resource.read_bytes())) as im:
+    path = next(PHOTOS.glob(f"{name}.*"))
+    with Image.open(io.BytesIO(path.read_bytes())) as im:
         return im.convert("RGB")
 
 
