@@ -299,7 +299,9 @@ class SubmissionService:
             request.status = RequestStatus.TRAINING
             request.submitted_at = request.updated_at = now
             request.progress_changed_at = now
-            request.next_poll_at = now + timedelta(seconds=self._settings.poll_interval_seconds)
+            # Image rejections come early: the first look follows soon (see Tracker.next_poll_at).
+            first_look = min(self._settings.poll_interval_seconds, self._settings.poll_early_interval_seconds)
+            request.next_poll_at = now + timedelta(seconds=first_look)
             request.lease_owner = request.lease_until = None
             session.flush()
             repository.arm_card(session, request)

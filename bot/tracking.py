@@ -243,7 +243,7 @@ class Tracker:
             if request is None or request.status != RequestStatus.TRAINING:
                 return False
             request.last_polled_at = now
-            request.next_poll_at = now + self._poll_interval
+            request.next_poll_at = self.next_poll_at(request, now)
             repository.release_request_lease(session, request, self._owner)
             changed = False
             if replica is None:
