@@ -12,6 +12,7 @@ the channel. A card that moves this way lives on in the DM, and the thread posts
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -98,6 +99,8 @@ class Deliverer:
         self._home = home
         self._docs_url = docs_url
         self._permalinks: dict[tuple[str, str], str] = {}
+        self._home_lock = threading.Lock()
+        self._home_due: set[str] = set()
         self._dm_channels: dict[str, str] = {}
 
     def deliver_due(self) -> int:
@@ -119,6 +122,7 @@ class Deliverer:
                     destinations[destination].append((kind != OutboxKind.CARD, outbox_id))
                 list(pool.map(self._deliver_in_order, (sorted(rows) for rows in destinations.values())))
                 handled += len(ids)
+        self._publish_homes()
         return handled
 
     def _deliver_in_order(self, rows: list[tuple[bool, int]]) -> None:
@@ -312,8 +316,17 @@ class Deliverer:
         return self._permalinks[key]
 
     def _refresh_home(self, user_id: str) -> None:
+        # Collected, then published once per user at the end of the pass: a burst of card updates for one
+        # requester is one views.publish, not one each.
         if self._home is not None:
-            self._home.refresh(self._client, user_id)
+            with self._home_lock:
+                self._home_due.add(user_id)
+
+    def _publish_homes(self) -> None:
+        with self._home_lock:
+            users, self._home_due = self._home_due, set()
+        for user_id in sorted(users):
+            self._home.refresh(self._client, user_id)  # type: ignore[union-attr]
 
     # --- posting exactly once ---------------------------------------------------------------------------
 

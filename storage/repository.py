@@ -34,7 +34,7 @@ def _claim(
     engine: Engine,
     table: Table,
     due: ColumnElement[bool],
-    order_by: ColumnElement[object],
+    order_by: ColumnElement[object] | tuple[ColumnElement[object], ...],
     *,
     owner: str,
     now: datetime,
@@ -51,7 +51,7 @@ def _claim_rows(
     engine: Engine,
     table: Table,
     due: ColumnElement[bool],
-    order_by: ColumnElement[object],
+    order_by: ColumnElement[object] | tuple[ColumnElement[object], ...],
     *,
     owner: str,
     now: datetime,
@@ -66,7 +66,8 @@ def _claim_rows(
     """
     free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
     condition = and_(due, free)
-    candidates = sa.select(table.c.id).where(condition).order_by(order_by).limit(limit)
+    ordering = order_by if isinstance(order_by, tuple) else (order_by,)
+    candidates = sa.select(table.c.id).where(condition).order_by(*ordering).limit(limit)
     if engine.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     # A CTE, not `IN (subquery)`: PostgreSQL may re-run a correlated-looking subquery per outer row, and
@@ -149,8 +150,11 @@ def claim_due_outbox(
 ) -> list[int]:
     now = now or utcnow()
     due = and_(_outbox.c.status == OutboxStatus.PENDING.value, _outbox.c.next_attempt_at <= now)
+    # Cards and thread posts first; the DM that points at a thread post can wait for a busy moment to pass.
+    dm_last = sa.case((_outbox.c.kind == OutboxKind.REQUESTER_DM.value, 1), else_=0)
     return _claim(
-        engine, _outbox, due, _outbox.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
+        engine, _outbox, due, (dm_last, _outbox.c.id), owner=owner, now=now, limit=limit,
+        lease_seconds=lease_seconds,
     )
 
 
