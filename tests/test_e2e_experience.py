@@ -15,6 +15,7 @@ from bot.slack_fake import SlackFake
 from bot.static_server import StaticServer
 from bot.tavus_emulator import ScriptedOutcome, TavusEmulator
 from tests.conftest import AppFactory, AppProcess
+from tests.e2e import button
 from tests.images import png
 from tests.test_e2e_request_loop import CHANNEL, USER, create, creates, rendered, wait_card, wait_thread
 from tests.test_e2e_uploads import modal_submission, opened_view, upload
@@ -42,12 +43,6 @@ def click(app: AppProcess, user: str, action: dict[str, Any], **where: Any) -> N
     assert response.status_code == 200, response.text
 
 
-def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
-    for block in message.get("blocks") or []:
-        for element in [*block.get("elements", []), block.get("accessory") or {}]:
-            if element.get("action_id", "").startswith(action_id):
-                return element
-    raise AssertionError(f"no {action_id} button in {message}")
 
 
 def home_opened(app: AppProcess, user: str) -> None:
