@@ -65,9 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     with harness.world() as world:
         if "ack" in only:
             print("ack …", file=sys.stderr, flush=True)
-            scenarios.ack(
-                world, report, db=args.db, count=20 if quick else 100, bursts=1 if quick else 3, pause=1
-            )
+            for kind in ("command", "mention"):
+                scenarios.ack(
+                    world,
+                    report,
+                    db=args.db,
+                    count=20 if quick else 100,
+                    bursts=1 if quick else 3,
+                    pause=1,
+                    kind=kind,
+                )
         if "sweep" in only:
             print("sweep …", file=sys.stderr, flush=True)
             scenarios.sweep(

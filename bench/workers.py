@@ -2,6 +2,7 @@
 servers playing Slack and Tavus:
 
     python -m bench.workers load URL COUNT --bursts N      signed /replica create bursts, latencies in ms
+                                  [--kind mention]       … or @-mentions asking for a replica (Events API)
     python -m bench.workers sweep                          one Tracker.sweep() built from the environment
     python -m bench.workers preflight                      check_image on a 4000×3000 JPEG: time, memory
     python -m bench.workers bare-app                       a Bolt app that only acks, on $PORT
@@ -43,28 +44,50 @@ def _command_body(text: str, *, user: str, channel: str, i: int) -> bytes:
     return urlencode(form).encode()
 
 
-def load(url: str, count: int, bursts: int, photo_url: str, secret: str, pause: float) -> dict[str, object]:
-    """`bursts` times: `count` signed /replica create requests at once; every ack's latency in ms."""
+def _mention_body(text: str, *, user: str, channel: str, i: int) -> bytes:
+    ts = f"{1_800_000_000 + i}.{i % 1_000_000:06d}"
+    event = {"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel, "event_ts": ts}
+    return json.dumps(
+        {
+            "token": "fake-verification-token",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": f"EvBENCH{i:08d}",
+            "event_time": 1_800_000_000 + i,
+            "event": event,
+        }
+    ).encode()
+
+
+def load(
+    url: str, count: int, bursts: int, photo_url: str, secret: str, pause: float, kind: str = "command"
+) -> dict[str, object]:
+    """`bursts` times: `count` signed requests for a replica at once (a /replica create, or an @-mention
+    with a photo link); every ack's latency in ms."""
     from bot.slack_fake import sign
 
     async def burst(client: httpx.AsyncClient, number: int) -> list[tuple[int, float]]:
         bodies = []
         for i in range(count):
             n = number * count + i
-            text = f"create {photo_url} voice=anna name=bench-{n}"
-            body = _command_body(text, user=f"U{n % 50:05d}", channel=f"C{n % 20:05d}", i=n)
-            bodies.append((body, sign(body, secret)))
+            user, channel = f"U{n % 50:05d}", f"C{n % 20:05d}"
+            if kind == "mention":
+                text = f"<@UBOT> create {photo_url} voice=anna name=bench-{n}"
+                body = _mention_body(text, user=user, channel=channel, i=n)
+                content_type = "application/json"
+            else:
+                text = f"create {photo_url} voice=anna name=bench-{n}"
+                body = _command_body(text, user=user, channel=channel, i=n)
+                content_type = "application/x-www-form-urlencoded"
+            bodies.append((body, {**sign(body, secret), "Content-Type": content_type}))
         start = asyncio.Event()
 
         async def one(body: bytes, headers: dict[str, str]) -> tuple[int, float]:
             await start.wait()
             began = time.perf_counter()
             try:
-                response = await client.post(
-                    "/slack/events",
-                    content=body,
-                    headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
-                )
+                response = await client.post("/slack/events", content=body, headers=headers)
                 status = response.status_code
             except httpx.HTTPError:
                 status = 0
@@ -183,6 +206,10 @@ def bare_app() -> None:
     def replica(ack: Ack) -> None:
         ack(text="On it.", response_type="ephemeral")
 
+    @bolt.event("app_mention")
+    def mention() -> None:
+        pass
+
     async def events(request: Request) -> Response:
         body = await request.body()
         response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
@@ -205,13 +232,14 @@ def main() -> None:
     p.add_argument("--photo-url", required=True)
     p.add_argument("--secret", required=True)
     p.add_argument("--pause", type=float, default=2.0)
+    p.add_argument("--kind", choices=("command", "mention"), default="command")
     sub.add_parser("sweep")
     p = sub.add_parser("preflight")
     p.add_argument("--repeats", type=int, default=10)
     sub.add_parser("bare-app")
     args = parser.parse_args()
     if args.what == "load":
-        result = load(args.url, args.count, args.bursts, args.photo_url, args.secret, args.pause)
+        result = load(args.url, args.count, args.bursts, args.photo_url, args.secret, args.pause, args.kind)
     elif args.what == "sweep":
         result = sweep()
     elif args.what == "preflight":

@@ -240,13 +240,10 @@ class Deliverer:
         if row.kind == OutboxKind.CARD:
             card = self._card(row, request, original)
             ts = self._post_once(row, dm, card, thread_ts=None)
-            with session_scope(self._engine) as session:
-                stored = session.get(ReplicaRequest, request.id)
-                if stored is not None:
-                    # From now on the card, its updates and its thread live in the DM.
-                    stored.card_channel_id, stored.card_ts = dm, ts
-                    session.add(stored)
-            self._record_sent(row.id, ts, row.version, fallback_channel=dm)  # type: ignore[arg-type]
+            # From now on the card, its updates and its thread live in the DM.
+            self._record_sent(
+                row.id, ts, row.version, fallback_channel=dm, card=(request.id, dm), moved=True  # type: ignore[arg-type]
+            )
             self._refresh_home(request.requester_id)
         else:
             notice = messages.fallback_notice(
@@ -338,12 +335,12 @@ class Deliverer:
             if earlier is not None:
                 log.info("outbox %s was already posted as %s; not posting again", row.id, earlier)
                 return earlier
-        self._renew(row)
-        with session_scope(self._engine) as session:
-            stored = session.get(OutboxMessage, row.id)
-            assert stored is not None
-            stored.attempts += 1
-            row.attempts = stored.attempts
+        attempts = repository.start_outbox_attempt(
+            self._engine, row.id, owner=self._owner, lease_seconds=self._lease_seconds  # type: ignore[arg-type]
+        )
+        if attempts is None:
+            raise _LostLease
+        row.attempts = attempts
         response = self._client.chat_postMessage(
             channel=channel,
             text=message.text,
@@ -388,38 +385,30 @@ class Deliverer:
     # --- bookkeeping ------------------------------------------------------------------------------------
 
     def _record_card(self, row: OutboxMessage, request: ReplicaRequest, channel: str, ts: str) -> None:
-        with session_scope(self._engine) as session:
-            stored_request = session.get(ReplicaRequest, request.id)
-            if stored_request is not None and stored_request.card_ts is None:
-                stored_request.card_ts = ts
-                stored_request.card_channel_id = channel
-                session.add(stored_request)
-        self._record_sent(row.id, ts, row.version)  # type: ignore[arg-type]
+        self._record_sent(row.id, ts, row.version, card=(request.id, channel))  # type: ignore[arg-type]
 
     def _record_sent(
-        self, outbox_id: int, ts: str | None, rendered_version: int, *, fallback_channel: str | None = None
+        self,
+        outbox_id: int,
+        ts: str | None,
+        rendered_version: int,
+        *,
+        fallback_channel: str | None = None,
+        card: tuple[int, str] | None = None,
+        moved: bool = False,
     ) -> None:
-        """Mark the row delivered (`ts` None: nothing needed posting); via the DM with `fallback_channel`."""
-        now = utcnow()
-        with session_scope(self._engine) as session:
-            row = session.get(OutboxMessage, outbox_id)
-            if row is None:
-                return
-            if fallback_channel is not None:
-                row.slack_ts = ts
-                row.fallback_channel_id = fallback_channel
-            else:
-                row.slack_ts = row.slack_ts or ts
-            row.delivered_version = rendered_version
-            row.lease_owner = row.lease_until = None
-            # A change that arrived while we were posting re-armed the row; deliver it next pass.
-            if row.version == rendered_version:
-                row.status = OutboxStatus.SENT_VIA_FALLBACK if fallback_channel else OutboxStatus.SENT
-                row.sent_at = now
-            else:
-                row.next_attempt_at = now
-            row.last_error = None
-            session.add(row)
+        """Mark the row delivered (`ts` None: nothing needed posting), via the DM with `fallback_channel`;
+        for a card, remember where it is (`card`: request id and channel) in the same transaction."""
+        with self._engine.begin() as connection:
+            if card is not None and ts is not None:
+                repository.place_card(connection, card[0], card[1], ts, moved=moved)
+            repository.record_outbox_sent(
+                connection,
+                outbox_id,
+                ts=ts,
+                rendered_version=rendered_version,
+                fallback_channel=fallback_channel,
+            )
 
     def _defer(self, outbox_id: int, *, seconds: float) -> None:
         with session_scope(self._engine) as session:

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot import messages
 from bot.retry import plan_retry
 from bot.runtime import Runtime
-from handlers.flow import privately, report
+from handlers.flow import after_ack, privately, report
 from handlers.replies import reply_privately
 from handlers.views import open_modal
 
@@ -50,10 +50,15 @@ def handle_confirm(
 ) -> None:
     user = body["user"]["id"]
     channel = (body.get("channel") or {}).get("id", "")
-    result = runtime.submission.confirm(int(action["value"]), user)
-    if result.refusal is None or result.request is not None:
-        _replace(respond, "Thanks — submitting it to Tavus now.")
-    report(runtime, result, privately(client, respond, channel, user))
+    reply = privately(client, respond, channel, user)
+
+    def submit() -> None:
+        result = runtime.submission.confirm(int(action["value"]), user)
+        if result.refusal is None or result.request is not None:
+            _replace(respond, "Thanks — submitting it to Tavus now.")
+        report(runtime, result, reply)
+
+    after_ack(runtime, reply, submit)
 
 
 def handle_cancel(

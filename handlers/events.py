@@ -14,7 +14,7 @@ from bot.commands import CommandError, ParsedCommand, create_args, parse
 from bot.runtime import Runtime
 from bot.slack_files import photo_files
 from bot.submission import Requester
-from handlers.flow import in_thread, report, submit_slack_photo
+from handlers.flow import after_ack, in_thread, report, submit_slack_photo
 from storage import repository
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,11 @@ def handle_photo_message(
     except CommandError as exc:
         reply(f":warning: {exc}", None)
         return
+    # Bolt acked the event already; the download, checks and Tavus still leave its listener threads.
     if files and not (args.image_url or args.video_url):
-        submit_slack_photo(runtime, draft, files[0], reply)
+        after_ack(runtime, reply, lambda: submit_slack_photo(runtime, draft, files[0], reply))
     else:
-        report(runtime, runtime.submission.submit_link(draft), reply)
+        after_ack(runtime, reply, lambda: report(runtime, runtime.submission.submit_link(draft), reply))
 
 
 def _as_create(text: str) -> ParsedCommand | None:

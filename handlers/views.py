@@ -14,7 +14,7 @@ from bot.commands import CreateArgs
 from bot.runtime import Runtime
 from bot.slack_files import SlackFile
 from bot.submission import Requester
-from handlers.flow import Reply, in_thread, privately, submit_slack_photo
+from handlers.flow import Reply, after_ack, in_thread, privately, submit_slack_photo
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +98,17 @@ def handle_modal_submission(
         rights_affirmed=True,
         retry_of=metadata.get("retry_of"),
     )
-    file = SlackFile.from_payload(uploaded[0])
-    if file.url is None and file.id:
-        file = SlackFile.from_payload(client.files_info(file=file.id)["file"])
     reply: Reply = (
         in_thread(client, channel, thread_ts) if thread_ts else privately(client, None, channel, user)
     )
-    submit_slack_photo(runtime, draft, file, reply)
+
+    def submit() -> None:
+        file = SlackFile.from_payload(uploaded[0])
+        if file.url is None and file.id:
+            file = SlackFile.from_payload(client.files_info(file=file.id)["file"])
+        submit_slack_photo(runtime, draft, file, reply)
+
+    after_ack(runtime, reply, submit)
 
 
 def _files(values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,6 +13,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from storage.sqlite_writes import connection_factory
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -22,10 +24,10 @@ _MIGRATION_LOCK_ID = 0x7265706C
 
 def make_engine(database_url: str) -> Engine:
     if database_url.startswith("sqlite"):
-        # Worker threads share the engine; a busy timeout turns "database is locked" into a short wait.
-        engine = create_engine(
-            database_url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
-        )
+        # Worker threads share the engine, and queue for the write lock in process (storage/sqlite_writes.py);
+        # the busy timeout covers other processes on the same file. No pre-ping: a file does not hang up.
+        connect_args = {"check_same_thread": False, "timeout": 30, "factory": connection_factory()}
+        engine = create_engine(database_url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Table, and_, or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -23,6 +23,7 @@ from storage.models import (
     ReplicaRequest,
     RequestStatus,
     SeenEvent,
+    UTCDateTime,
     utcnow,
 )
 
@@ -229,14 +230,70 @@ def claim_request(engine: Engine, request_id: int, *, owner: str, lease_seconds:
 
 def renew_outbox_lease(engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float) -> bool:
     """Extend our lease just before talking to Slack; False means another worker took the row over."""
+    return _extend_outbox_lease(engine, outbox_id, owner=owner, lease_seconds=lease_seconds) is not None
+
+
+def start_outbox_attempt(engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float) -> int | None:
+    """Extend our lease and count one more post, in one statement, just before posting: the attempt count
+    (so a later retry knows to look for this post first), or None if another worker took the row over."""
+    return _extend_outbox_lease(
+        engine, outbox_id, owner=owner, lease_seconds=lease_seconds, attempts=_outbox.c.attempts + 1
+    )
+
+
+def _extend_outbox_lease(
+    engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float, **values: object
+) -> int | None:
     now = utcnow()
     statement = (
         update(_outbox)
         .where(_outbox.c.id == outbox_id, _outbox.c.lease_owner == owner, _outbox.c.lease_until > now)
-        .values(lease_until=now + timedelta(seconds=lease_seconds))
+        .values(lease_until=now + timedelta(seconds=lease_seconds), **values)
+        .returning(_outbox.c.attempts)
     )
     with engine.begin() as connection:
-        return connection.execute(statement).rowcount == 1
+        return connection.execute(statement).scalar_one_or_none()
+
+
+def record_outbox_sent(
+    connection: Connection,
+    outbox_id: int,
+    *,
+    ts: str | None,
+    rendered_version: int,
+    fallback_channel: str | None = None,
+) -> None:
+    """Mark a row delivered (`ts` None: nothing needed posting), via the requester's DM with
+    `fallback_channel`. A change that arrived while we were posting (a newer version) re-arms the row
+    instead, for the next pass."""
+    now = sa.literal(utcnow(), UTCDateTime())
+    current = _outbox.c.version == rendered_version
+    sent = OutboxStatus.SENT_VIA_FALLBACK if fallback_channel else OutboxStatus.SENT
+    values: dict[str, object] = {
+        "slack_ts": ts if fallback_channel else sa.func.coalesce(_outbox.c.slack_ts, ts),
+        "delivered_version": rendered_version,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": None,
+        "status": sa.case((current, sent.value), else_=_outbox.c.status),
+        "sent_at": sa.case((current, now), else_=_outbox.c.sent_at),
+        "next_attempt_at": sa.case((current, _outbox.c.next_attempt_at), else_=now),
+    }
+    if fallback_channel is not None:
+        values["fallback_channel_id"] = fallback_channel
+    connection.execute(update(_outbox).where(_outbox.c.id == outbox_id).values(**values))
+
+
+def place_card(
+    connection: Connection, request_id: int, channel: str, ts: str, *, moved: bool = False
+) -> None:
+    """Remember where the request's card is; the first post wins unless the card `moved` to another place."""
+    statement = (
+        update(_requests).where(_requests.c.id == request_id).values(card_channel_id=channel, card_ts=ts)
+    )
+    if not moved:
+        statement = statement.where(_requests.c.card_ts.is_(None))
+    connection.execute(statement)
 
 
 def first_time(engine: Engine, keys: Sequence[str]) -> bool:

@@ -284,6 +284,75 @@ def test_renew_outbox_lease_only_for_the_current_holder(engine: Engine) -> None:
     assert stored.lease_until > utcnow() + timedelta(seconds=500)
 
 
+def test_start_outbox_attempt_counts_the_post_and_extends_the_holders_lease(engine: Engine) -> None:
+    request_id = add_request(engine)
+    (row,) = add_outbox(engine, request_id, 1)
+    assert repository.claim_due_outbox(engine, owner="d1", lease_seconds=60) == [row]
+    assert repository.start_outbox_attempt(engine, row, owner="d2", lease_seconds=60) is None
+    assert repository.start_outbox_attempt(engine, row, owner="d1", lease_seconds=600) == 1
+    assert repository.start_outbox_attempt(engine, row, owner="d1", lease_seconds=600) == 2
+    (stored,) = outbox_rows(engine)
+    assert stored.attempts == 2
+    assert stored.lease_until is not None
+    assert stored.lease_until > utcnow() + timedelta(seconds=500)
+
+
+def test_record_outbox_sent_marks_the_rendered_version_sent(engine: Engine) -> None:
+    request_id = add_request(engine)
+    (row,) = add_outbox(engine, request_id, 1)
+    repository.claim_due_outbox(engine, owner="d1")
+    with engine.begin() as connection:
+        repository.record_outbox_sent(connection, row, ts="1.000100", rendered_version=1)
+    (stored,) = outbox_rows(engine)
+    assert (stored.status, stored.slack_ts, stored.delivered_version) == (OutboxStatus.SENT, "1.000100", 1)
+    assert stored.lease_owner is None and stored.lease_until is None
+    assert stored.sent_at is not None and stored.sent_at.tzinfo is not None
+
+
+def test_record_outbox_sent_rearms_a_row_that_changed_while_posting(engine: Engine) -> None:
+    request_id = add_request(engine)
+    card_key = f"{request_id}:{OutboxKind.CARD}"
+    (row,) = add_outbox(engine, request_id, 1, kind=OutboxKind.CARD, dedupe_key=card_key)
+    repository.claim_due_outbox(engine, owner="d1")
+    with session_scope(engine) as session:
+        repository.arm_card(session, _load(session, request_id))  # the card changed: version 2
+    with engine.begin() as connection:
+        repository.record_outbox_sent(connection, row, ts="1.000100", rendered_version=1)
+    (stored,) = outbox_rows(engine)
+    assert stored.status == OutboxStatus.PENDING and stored.delivered_version == 1 and stored.version == 2
+    assert stored.sent_at is None
+    assert repository.claim_due_outbox(engine, owner="d2") == [row]
+
+
+def test_record_outbox_sent_via_the_dm_keeps_the_dm_post(engine: Engine) -> None:
+    request_id = add_request(engine)
+    (row,) = add_outbox(engine, request_id, 1, slack_ts="1.000001")
+    repository.claim_due_outbox(engine, owner="d1")
+    with engine.begin() as connection:
+        repository.record_outbox_sent(
+            connection, row, ts="2.000002", rendered_version=1, fallback_channel="D1"
+        )
+    (stored,) = outbox_rows(engine)
+    assert (stored.status, stored.slack_ts, stored.fallback_channel_id) == (
+        OutboxStatus.SENT_VIA_FALLBACK,
+        "2.000002",
+        "D1",
+    )
+
+
+def test_place_card_keeps_the_first_post_unless_the_card_moved(engine: Engine) -> None:
+    request_id = add_request(engine)
+    with engine.begin() as connection:
+        repository.place_card(connection, request_id, "C1", "1.000001")
+        repository.place_card(connection, request_id, "C1", "9.000009")
+    stored = get_request(engine, request_id)
+    assert (stored.card_channel_id, stored.card_ts) == ("C1", "1.000001")
+    with engine.begin() as connection:
+        repository.place_card(connection, request_id, "D1", "2.000002", moved=True)
+    stored = get_request(engine, request_id)
+    assert (stored.card_channel_id, stored.card_ts) == ("D1", "2.000002")
+
+
 # --- enqueue_once and arm_card -----------------------------------------------------------------------------
 
 
