@@ -77,7 +77,7 @@ def ack(
             "app": {"statuses": [], "ms": []},
         }
         with bare, app:
-            for _ in range(bursts):
+            for burst in range(bursts):
                 for name, child in (("bare", bare), ("app", app)):
                     out = json.loads(
                         harness.run_worker(
@@ -90,6 +90,8 @@ def ack(
                             harness.SIGNING_SECRET,
                             "--kind",
                             kind,
+                            "--first",
+                            str(burst * count),
                         )
                     )
                     results[name]["statuses"] += out["statuses"]
@@ -137,15 +139,24 @@ def ack(
             ok=app_s["max"] < 1000 and app_s["ok"] == total,
         )
     )
-    report.add(Row(f"{label}: p99", "< 300 ms", f"{app_s['p99']:.0f} ms", ok=app_s["p99"] < 300))
+    # The p99 and ratio targets are for /replica create; mentions are shown beside them.
+    targeted = kind == "command"
+    report.add(
+        Row(
+            f"{label}: p99",
+            "< 300 ms" if targeted else "(for comparison)",
+            f"{app_s['p99']:.0f} ms",
+            ok=app_s["p99"] < 300 if targeted else None,
+        )
+    )
     ratio = app_s["p99"] / bare_s["p99"]
     report.add(
         Row(
             f"{label}: p99 vs bare Bolt app (same run)",
-            "≤ 1.5×",
+            "≤ 1.5×" if targeted else "(for comparison)",
             f"{app_s['p99']:.0f} vs {bare_s['p99']:.0f} ms (p50 {app_s['p50']:.0f} vs {bare_s['p50']:.0f})",
             f"{ratio:.2f}×",
-            ok=ratio <= 1.5,
+            ok=ratio <= 1.5 if targeted else None,
         )
     )
 

@@ -61,16 +61,24 @@ def _mention_body(text: str, *, user: str, channel: str, i: int) -> bytes:
 
 
 def load(
-    url: str, count: int, bursts: int, photo_url: str, secret: str, pause: float, kind: str = "command"
+    url: str,
+    count: int,
+    bursts: int,
+    photo_url: str,
+    secret: str,
+    pause: float,
+    kind: str = "command",
+    first: int = 0,
 ) -> dict[str, object]:
     """`bursts` times: `count` signed requests for a replica at once (a /replica create, or an @-mention
-    with a photo link); every ack's latency in ms."""
+    with a photo link); every ack's latency in ms. Requests are numbered from `first`: Slack never sends
+    the same event twice on purpose, and the app drops repeats."""
     from bot.slack_fake import sign
 
     async def burst(client: httpx.AsyncClient, number: int) -> list[tuple[int, float]]:
         bodies = []
         for i in range(count):
-            n = number * count + i
+            n = first + number * count + i
             user, channel = f"U{n % 50:05d}", f"C{n % 20:05d}"
             if kind == "mention":
                 text = f"<@UBOT> create {photo_url} voice=anna name=bench-{n}"
@@ -233,13 +241,16 @@ def main() -> None:
     p.add_argument("--secret", required=True)
     p.add_argument("--pause", type=float, default=2.0)
     p.add_argument("--kind", choices=("command", "mention"), default="command")
+    p.add_argument("--first", type=int, default=0)
     sub.add_parser("sweep")
     p = sub.add_parser("preflight")
     p.add_argument("--repeats", type=int, default=10)
     sub.add_parser("bare-app")
     args = parser.parse_args()
     if args.what == "load":
-        result = load(args.url, args.count, args.bursts, args.photo_url, args.secret, args.pause, args.kind)
+        result = load(
+            args.url, args.count, args.bursts, args.photo_url, args.secret, args.pause, args.kind, args.first
+        )
     elif args.what == "sweep":
         result = sweep()
     elif args.what == "preflight":
