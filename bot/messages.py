@@ -42,6 +42,7 @@ USAGE = (
 )
 
 _STATUS_LABELS = {
+    RequestStatus.RECEIVED: ":mag: Checking the photo",
     RequestStatus.SUBMITTING: ":hourglass_flowing_sand: Submitting to Tavus",
     RequestStatus.TRAINING: ":gear: Training",
     RequestStatus.COMPLETED: ":white_check_mark: Ready",
@@ -327,6 +328,13 @@ def submit_failed_message(reason: str) -> str:
     return f":warning: I couldn't submit this to Tavus. {reason} Nothing was created; you can try again."
 
 
+def resume_failed_message(name: str, reference: str) -> str:
+    return (
+        f":warning: I lost track of your request for *{escape(name)}* during a restart and could not pick "
+        f"it up again (reference `{reference}`). Nothing was sent to Tavus; please send it again."
+    )
+
+
 def _shorten(url: str, limit: int = 60) -> str:
     return url if len(url) <= limit else url[: limit - 1] + "…"
 
@@ -494,7 +502,12 @@ HOME_FILTERS: dict[str, tuple[str, tuple[RequestStatus, ...] | None]] = {
     "all": ("All", None),
     "in_flight": (
         "In flight",
-        (RequestStatus.AWAITING_CONFIRMATION, RequestStatus.SUBMITTING, RequestStatus.TRAINING),
+        (
+            RequestStatus.RECEIVED,
+            RequestStatus.AWAITING_CONFIRMATION,
+            RequestStatus.SUBMITTING,
+            RequestStatus.TRAINING,
+        ),
     ),
     "failed": ("Failed", (RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)),
     "done": ("Done", (RequestStatus.COMPLETED,)),

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -51,6 +52,9 @@ class Runtime:
     owner: str = field(default="")
     # Listeners' work after their ack (see bot/after_ack.py).
     after_ack: AfterAck = field(default_factory=AfterAck)
+    # Picks up requests acked before a crash; it answers in Slack, so the handlers set it
+    # (handlers.flow.resume_received).
+    resume_received: Callable[[], object] = field(default=lambda: 0)
 
     def start(self) -> None:
         self.scheduler.start()
@@ -141,11 +145,12 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         poll_interval=tracker.tick_seconds,
         outbox_interval=settings.outbox_interval_seconds,
         housekeeping=lambda: _purge_media(media, settings),
-        reconcile=lambda: submission.reconcile(owner=owner),
+        # `runtime` is bound below; the job first runs once the scheduler starts.
+        reconcile=lambda: _reconcile(runtime),
     )
     tracker.on_change = scheduler.kick_delivery
     access = Access(settings)
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         catalogue=catalogue,
@@ -165,6 +170,13 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         deletion=DeletionService(engine, tavus, access),
         owner=owner,
     )
+    return runtime
+
+
+def _reconcile(runtime: Runtime) -> None:
+    """Repair what a crash interrupted: submissions Tavus may have seen, then requests acked but unchecked."""
+    runtime.submission.reconcile(owner=runtime.owner)
+    runtime.resume_received()
 
 
 def _media_store(settings: Settings, engine: Engine, *, socket_mode: bool) -> MediaStore | None:

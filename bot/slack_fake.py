@@ -51,6 +51,8 @@ _PERMALINK_HOST = "https://fake.slack.com"
 _JSON_FIELDS = frozenset({"blocks", "attachments", "metadata", "view", "unfurls", "user_auth_blocks"})
 # Per-channel chat.postMessage limit: Slack allows about one message per second with short bursts.
 _POST_BURST = 3.0
+# delay_response() key for downloads of uploaded files (not an API method).
+FILE_DOWNLOAD = "file.download"
 _POST_RATE_PER_SECOND = 1.0
 _RESPONSE_URL_MAX_POSTS = 5
 _MAX_TEXT = 40_000
@@ -394,9 +396,15 @@ class SlackFake:
 
     def delay_response(self, method: str, seconds: float, *, count: int = 1) -> None:
         """Carry out the next `count` calls to `method` as usual, then wait before answering: the window in
-        which a client has been served but has not heard back (the moment a crash double-posts)."""
+        which a client has been served but has not heard back (the moment a crash double-posts).
+        `FILE_DOWNLOAD` as the method slows the next downloads of uploaded files instead."""
         with self._lock:
             self._delays.setdefault(method, []).extend([seconds] * count)
+
+    def delays_pending(self, method: str) -> int:
+        """How many of the delays asked for `method` no call has reached yet."""
+        with self._lock:
+            return len(self._delays.get(method, []))
 
     def _take_delay(self, method: str) -> float:
         with self._lock:
@@ -1091,6 +1099,8 @@ class SlackFake:
         return JSONResponse(reply.body, reply.status, headers=reply.headers)
 
     async def _http_file(self, request: Request) -> Response:
+        if delay := self._take_delay(FILE_DOWNLOAD):
+            await asyncio.sleep(delay)
         return self._download(
             request.path_params["key"], request.path_params["path"], request.headers.get("authorization", "")
         )

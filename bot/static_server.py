@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
@@ -11,11 +12,14 @@ class StaticServer:
     def __init__(self) -> None:
         self._files: dict[str, tuple[bytes, str]] = {}
         self._hits: dict[str, int] = {}
-        files, hits = self._files, self._hits
+        self._stalls: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        files, hits, take_stall = self._files, self._hits, self._take_stall
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 hits[self.path] = hits.get(self.path, 0) + 1
+                time.sleep(take_stall(self.path))
                 if self.path not in files:
                     self.send_error(404)
                     return
@@ -36,6 +40,16 @@ class StaticServer:
     def put(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         self._files[path] = (body, content_type)
         return self.url + path
+
+    def stall(self, path: str, seconds: float, *, count: int = 1) -> None:
+        """Answer the next `count` requests for `path` only after `seconds` (a slow photo host)."""
+        with self._lock:
+            self._stalls.setdefault(path, []).extend([seconds] * count)
+
+    def _take_stall(self, path: str) -> float:
+        with self._lock:
+            queue = self._stalls.get(path)
+            return queue.pop(0) if queue else 0.0
 
     def hits(self, path: str) -> int:
         return self._hits.get(path, 0)

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 
 from bot.commands import CommandError, CreateArgs
@@ -70,6 +70,8 @@ class ReplicaDraft:
     slack_file_id: str | None = None
     rights_affirmed: bool = False
     retry_of: int | None = None
+    # The row written before the ack (`receive`); the checks then complete that row.
+    received_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class SubmissionResult:
     # What the offline photo check saw. With a held request the requester may submit anyway; with no
     # request (PREFLIGHT_FACES=strict) they are the reason for refusing.
     findings: tuple[Finding, ...] = ()
+    # Another worker finished this request first (one resumed after a crash while this one was slow):
+    # nothing to report here, it reported already.
+    superseded: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -125,27 +130,34 @@ class SubmissionService:
 
     # --- the ways in -----------------------------------------------------------------------------------
 
+    def receive(self, draft: ReplicaDraft) -> ReplicaDraft:
+        """Record the request before acking it: from then on a crash cannot lose it (`claim_received`)."""
+        request = self._new_request(draft, None, RequestStatus.RECEIVED)
+        with session_scope(self._engine) as session:
+            session.add(request)
+        return replace(draft, received_id=request.id)
+
     def submit_link(self, draft: ReplicaDraft) -> SubmissionResult:
         """A photo or video the requester linked to: checked here, downloaded by Tavus."""
         try:
             photo = self._check_links(draft)
         except PreflightRefusal as refusal:
             log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
-            return SubmissionResult(refusal=refusal.message)
+            return self._refuse(draft, SubmissionResult(refusal=refusal.message))
         findings = self._look_at(photo) if photo is not None else None
-        return self._strict_refusal(findings) or self._decide(draft, draft.image_url, findings)
+        return self._strict_refusal(draft, findings) or self._decide(draft, draft.image_url, findings)
 
     def submit_upload(self, draft: ReplicaDraft, data: bytes) -> SubmissionResult:
         """A photo uploaded to Slack: checked, hosted where Tavus can fetch it, then submitted."""
         if self._media is None:
-            return SubmissionResult(refusal=NO_MEDIA_STORE)
+            return self._refuse(draft, SubmissionResult(refusal=NO_MEDIA_STORE))
         try:
             info = check_image(data, max_bytes=self._settings.max_image_bytes)
         except PreflightRefusal as refusal:
             log.info("upload refused for %s: %s", draft.requester.user_id, refusal.reason)
-            return SubmissionResult(refusal=refusal.message)
+            return self._refuse(draft, SubmissionResult(refusal=refusal.message))
         findings = self._look_at(data)
-        if (refused := self._strict_refusal(findings)) is not None:
+        if (refused := self._strict_refusal(draft, findings)) is not None:
             return refused
         stored = self._media.put(data, info.content_type)
         result = self._decide(draft, stored.url, findings)
@@ -153,11 +165,30 @@ class SubmissionService:
             self._media.attach(stored.key, result.request.id)
         return result
 
-    def _strict_refusal(self, findings: tuple[Finding, ...] | None) -> SubmissionResult | None:
+    def _strict_refusal(
+        self, draft: ReplicaDraft, findings: tuple[Finding, ...] | None
+    ) -> SubmissionResult | None:
         """With PREFLIGHT_FACES=strict, any finding refuses the photo before anything is stored."""
         if findings and self._settings.preflight_faces == "strict":
-            return SubmissionResult(findings=findings)
+            return self._refuse(draft, SubmissionResult(findings=findings))
         return None
+
+    def _refuse(self, draft: ReplicaDraft, refusal: SubmissionResult) -> SubmissionResult:
+        return refusal if self.forget(draft) else SubmissionResult(superseded=True)
+
+    def forget(self, draft: ReplicaDraft) -> bool:
+        """Nothing goes to Tavus: drop the received row (a refused photo leaves no request behind).
+        False if another worker finished the request first, and so reported it."""
+        if draft.received_id is None:
+            return True
+        table = ReplicaRequest.__table__
+        with session_scope(self._engine) as session:
+            deleted = session.execute(
+                delete(table).where(
+                    table.c.id == draft.received_id, table.c.status == RequestStatus.RECEIVED
+                )
+            ).rowcount
+        return deleted == 1
 
     def _decide(
         self, draft: ReplicaDraft, train_image_url: str | None, findings: tuple[Finding, ...] | None
@@ -166,6 +197,8 @@ class SubmissionService:
         question = self._question_for(draft)
         if question is not None or findings:
             held = self.hold(draft, train_image_url, findings)
+            if held is None:
+                return SubmissionResult(superseded=True)
             return SubmissionResult(request=held, question=question, findings=findings or ())
         return self.create(draft, train_image_url=train_image_url, findings=findings)
 
@@ -191,12 +224,9 @@ class SubmissionService:
     def hold(
         self, draft: ReplicaDraft, train_image_url: str | None = None,
         findings: tuple[Finding, ...] | None = None,
-    ) -> ReplicaRequest:
-        """Record the request but submit nothing until the requester confirms."""
-        request = self._new_request(draft, train_image_url, RequestStatus.AWAITING_CONFIRMATION, findings)
-        with session_scope(self._engine) as session:
-            session.add(request)
-        return request
+    ) -> ReplicaRequest | None:
+        """Record the request but submit nothing until the requester confirms (None: superseded)."""
+        return self._record(draft, train_image_url, RequestStatus.AWAITING_CONFIRMATION, findings)
 
     def confirm(self, request_id: int, user_id: str) -> SubmissionResult:
         """The requester confirmed: submit. Only they can, and a double click submits once."""
@@ -260,10 +290,39 @@ class SubmissionService:
     ) -> SubmissionResult:
         """Record the request, then create the replica. The row exists before Tavus is called so a crash in
         between leaves something to reconcile rather than an untracked, paid training run."""
-        request = self._new_request(draft, train_image_url, RequestStatus.SUBMITTING, findings)
-        with session_scope(self._engine) as session:
-            session.add(request)
+        request = self._record(draft, train_image_url, RequestStatus.SUBMITTING, findings)
+        if request is None:
+            return SubmissionResult(superseded=True)
         return self._send_to_tavus(request)
+
+    def _record(
+        self,
+        draft: ReplicaDraft,
+        train_image_url: str | None,
+        status: RequestStatus,
+        findings: tuple[Finding, ...] | None,
+    ) -> ReplicaRequest | None:
+        """Store the checked request: a new row, or the one received at the ack moved on from "received".
+        Only one worker can move it (a slow one and one resuming after a crash); the other gets None."""
+        with session_scope(self._engine) as session:
+            if draft.received_id is None:
+                request = self._new_request(draft, train_image_url, status, findings)
+                session.add(request)
+                return request
+            table = ReplicaRequest.__table__
+            moved = session.execute(
+                update(table)
+                .where(table.c.id == draft.received_id, table.c.status == RequestStatus.RECEIVED)
+                .values(
+                    status=status,
+                    train_image_url=train_image_url,
+                    preflight_findings=_findings_text(findings),
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=utcnow(),
+                )
+            ).rowcount
+            return session.get(ReplicaRequest, draft.received_id) if moved == 1 else None
 
     def _send_to_tavus(self, request: ReplicaRequest) -> SubmissionResult:
         video = request.train_video_url
@@ -308,6 +367,34 @@ class SubmissionService:
         return request
 
     # --- crash recovery --------------------------------------------------------------------------------
+
+    def claim_received(self, *, owner: str) -> list[ReplicaDraft]:
+        """Requests acked before a crash and never checked, as drafts to submit again (the caller knows
+        how to fetch an uploaded photo from Slack and where to answer)."""
+        ids = repository.claim_stalled_submissions(
+            self._engine,
+            owner=owner,
+            older_than=timedelta(seconds=self._settings.reconcile_after_seconds),
+            status=RequestStatus.RECEIVED,
+        )
+        with session_scope(self._engine) as session:
+            requests = [r for r in (session.get(ReplicaRequest, i) for i in ids) if r is not None]
+        for request in requests:
+            log.info("request %s was acked but never checked before a restart; checking it now", request.id)
+        return [_draft_of(request) for request in requests]
+
+    def give_up(self, draft: ReplicaDraft, reason: str) -> None:
+        """A received request that cannot be processed: stop resuming it, keeping the reason."""
+        table = ReplicaRequest.__table__
+        now = utcnow()
+        with session_scope(self._engine) as session:
+            session.execute(
+                update(table)
+                .where(table.c.id == draft.received_id, table.c.status == RequestStatus.RECEIVED)
+                .values(
+                    status=RequestStatus.SUBMIT_FAILED, submit_error=reason, finished_at=now, updated_at=now
+                )
+            )
 
     def reconcile(self, *, owner: str) -> int:
         """Finish requests a crash left in "submitting". Tavus has no idempotency key, so look for a replica
@@ -369,7 +456,7 @@ class SubmissionService:
             rights_affirmed_by=draft.requester.user_id if affirmed else None,
             rights_affirmed_at=utcnow() if affirmed else None,
             status=status,
-            preflight_findings=None if findings is None else ",".join(f.kind for f in findings),
+            preflight_findings=_findings_text(findings),
             callback_token=secrets.token_urlsafe(32),
             idempotency_key=secrets.token_hex(16),
         )
@@ -387,6 +474,26 @@ class SubmissionService:
         )
         check_image(fetched.content, max_bytes=self._settings.max_image_bytes)
         return fetched.content
+
+
+def _findings_text(findings: tuple[Finding, ...] | None) -> str | None:
+    return None if findings is None else ",".join(f.kind for f in findings)
+
+
+def _draft_of(request: ReplicaRequest) -> ReplicaDraft:
+    return ReplicaDraft(
+        requester=Requester(request.requester_id, request.channel_id, request.team_id),
+        replica_name=request.replica_name,
+        voice_name=request.voice_name,
+        image_url=request.source_url,
+        video_url=request.train_video_url,
+        consent_url=request.consent_video_url,
+        thread_ts=request.thread_ts,
+        slack_file_id=request.slack_file_id,
+        rights_affirmed=request.rights_affirmed_by is not None,
+        retry_of=request.retry_of,
+        received_id=request.id,
+    )
 
 
 def _reason_for_requester(exc: TavusError) -> str:

@@ -61,6 +61,8 @@ def handle_replica_command(
     except CommandError as exc:
         ack(text=f":warning: {exc}", response_type="ephemeral")
         return
+    # Recorded before the ack: once we say "got it", a crash cannot lose the request.
+    draft = runtime.submission.receive(draft)
     # Slack gives us three seconds; the download and Tavus call happen after this.
     ack(
         text=messages.accepted_message(draft.replica_name, video=bool(draft.video_url)),

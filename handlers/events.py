@@ -71,7 +71,9 @@ def handle_photo_message(
     except CommandError as exc:
         reply(f":warning: {exc}", None)
         return
-    # Bolt acked the event already; the download, checks and Tavus still leave its listener threads.
+    # Bolt acked the event already: record the request first, so a crash from here on cannot lose it. The
+    # download, checks and Tavus then leave Bolt's listener threads.
+    draft = runtime.submission.receive(draft)
     if files and not (args.image_url or args.video_url):
         after_ack(runtime, reply, lambda: submit_slack_photo(runtime, draft, files[0], reply))
     else:

@@ -61,6 +61,8 @@ def after_ack(runtime: Runtime, reply: Reply, job: Callable[[], None]) -> None:
 
 
 def report(runtime: Runtime, result: SubmissionResult, reply: Reply) -> None:
+    if result.superseded:
+        return
     held = result.request is not None and result.request.status == RequestStatus.AWAITING_CONFIRMATION
     if held and result.findings:
         assert result.request is not None and result.request.id is not None
@@ -91,6 +93,33 @@ def submit_slack_photo(runtime: Runtime, draft: ReplicaDraft, file: SlackFile, r
     try:
         data = runtime.files.download(file)
     except PreflightRefusal as refusal:
-        reply(messages.refused_message(refusal.message), None)
+        if runtime.submission.forget(draft):
+            reply(messages.refused_message(refusal.message), None)
         return
     report(runtime, runtime.submission.submit_upload(draft, data), reply)
+
+
+def resume_received(runtime: Runtime) -> int:
+    """Requests acked before a crash and never checked: check and submit them now, answering where the
+    requester asked (the upload's thread, or privately in the channel). Returns how many."""
+    drafts = runtime.submission.claim_received(owner=runtime.owner)
+    for draft in drafts:
+        channel, user = draft.requester.channel_id, draft.requester.user_id
+        reply = (
+            in_thread(runtime.slack, channel, draft.thread_ts)
+            if draft.thread_ts
+            else privately(runtime.slack, None, channel, user)
+        )
+        try:
+            if draft.slack_file_id and not (draft.image_url or draft.video_url):
+                file = runtime.slack.files_info(file=draft.slack_file_id)["file"]
+                submit_slack_photo(runtime, draft, SlackFile.from_payload(file), reply)
+            else:
+                report(runtime, runtime.submission.submit_link(draft), reply)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("resuming request %s failed (reference %s)", draft.received_id, reference)
+            # Not again and again: once is a report, a loop would be noise.
+            runtime.submission.give_up(draft, f"Could not be processed after a restart ({reference}).")
+            reply(messages.resume_failed_message(draft.replica_name, reference), None)
+    return len(drafts)

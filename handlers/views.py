@@ -86,7 +86,6 @@ def handle_modal_submission(
     if not runtime.access.channel_allowed(channel):
         ack(response_action="errors", errors={"name": runtime.access.where_allowed()})
         return
-    ack()
     user = body["user"]["id"]
     name = (values.get("name", {}).get("value", {}) or {}).get("value")
     draft = runtime.submission.draft(
@@ -98,6 +97,9 @@ def handle_modal_submission(
         rights_affirmed=True,
         retry_of=metadata.get("retry_of"),
     )
+    # Recorded before the modal closes: a crash from here on cannot lose the request.
+    draft = runtime.submission.receive(draft)
+    ack()
     reply: Reply = (
         in_thread(client, channel, thread_ts) if thread_ts else privately(client, None, channel, user)
     )

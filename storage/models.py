@@ -36,6 +36,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class RequestStatus(StrEnum):
+    # Acknowledged in Slack, photo not checked yet: written before the ack, so a crash while the photo is
+    # downloaded and checked cannot lose the request (SubmissionService.claim_received picks it up).
+    RECEIVED = "received"
     # The row exists before Tavus is called, so a crash mid-create leaves a trace to reconcile.
     SUBMITTING = "submitting"
     TRAINING = "training"

@@ -311,13 +311,18 @@ def first_time(engine: Engine, keys: Sequence[str]) -> bool:
 
 
 def claim_stalled_submissions(
-    engine: Engine, *, owner: str, older_than: timedelta, limit: int = 20, lease_seconds: float = 300
+    engine: Engine,
+    *,
+    owner: str,
+    older_than: timedelta,
+    status: RequestStatus = RequestStatus.SUBMITTING,
+    limit: int = 20,
+    lease_seconds: float = 300,
 ) -> list[int]:
-    """Requests left in "submitting" (a crash between calling Tavus and recording its answer)."""
+    """Requests left in "submitting" (a crash between calling Tavus and recording its answer), or with
+    `status` RECEIVED, acked but never checked (a crash before that)."""
     now = utcnow()
-    due = and_(
-        _requests.c.status == RequestStatus.SUBMITTING.value, _requests.c.updated_at < now - older_than
-    )
+    due = and_(_requests.c.status == status.value, _requests.c.updated_at < now - older_than)
     return _claim(
         engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
     )
