@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     require_consent_confirmation: bool = True
     delete_grace_minutes: float = Field(default=60, ge=0)
     stuck_after_hours: float = Field(default=6, gt=0)
-    # A request left in "submitting" this long (a crash between Tavus and our commit) is reconciled.
+    # A request left in "submitting" this long (a crash between Tavus and our commit) is reconciled, and
+    # one left "received" (acked, never checked) is checked and submitted.
     # Longer than the Tavus client's worst case with retries, so a slow create is never mistaken for a crash.
     reconcile_after_seconds: float = Field(default=300, gt=0)
 

@@ -41,23 +41,6 @@ def _claim(
     now: datetime,
     limit: int,
     lease_seconds: float,
-) -> list[int]:
-    rows = _claim_rows(
-        engine, table, due, order_by, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
-    )
-    return [row[0] for row in rows]
-
-
-def _claim_rows(
-    engine: Engine,
-    table: Table,
-    due: ColumnElement[bool],
-    order_by: ColumnElement[object] | tuple[ColumnElement[object], ...],
-    *,
-    owner: str,
-    now: datetime,
-    limit: int,
-    lease_seconds: float,
     columns: Sequence[ColumnElement[object]] = (),
 ) -> list[tuple[Any, ...]]:
     """Lease up to `limit` due rows to `owner` in one statement; returns (id, *columns) for each, by id.
@@ -110,7 +93,7 @@ def claim_due_polls(
     due = and_(
         _requests.c.status.in_([s.value for s in IN_FLIGHT]), _requests.c.next_poll_at <= (due_by or now)
     )
-    rows = _claim_rows(
+    rows = _claim(
         engine,
         _requests,
         due,
@@ -153,10 +136,11 @@ def claim_due_outbox(
     due = and_(_outbox.c.status == OutboxStatus.PENDING.value, _outbox.c.next_attempt_at <= now)
     # Cards and thread posts first; the DM that points at a thread post can wait for a busy moment to pass.
     dm_last = sa.case((_outbox.c.kind == OutboxKind.REQUESTER_DM.value, 1), else_=0)
-    return _claim(
+    rows = _claim(
         engine, _outbox, due, (dm_last, _outbox.c.id), owner=owner, now=now, limit=limit,
         lease_seconds=lease_seconds,
     )
+    return [row[0] for row in rows]
 
 
 def release_request_lease(session: Session, request: ReplicaRequest, owner: str) -> None:
@@ -323,9 +307,10 @@ def claim_stalled_submissions(
     `status` RECEIVED, acked but never checked (a crash before that)."""
     now = utcnow()
     due = and_(_requests.c.status == status.value, _requests.c.updated_at < now - older_than)
-    return _claim(
+    rows = _claim(
         engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
     )
+    return [row[0] for row in rows]
 
 
 def recent_requests(

@@ -19,6 +19,8 @@ def test_small_benchmarks_are_correct() -> None:
     report = Report()
     with harness.world() as world:
         scenarios.ack(world, report, db="sqlite", count=20, bursts=1, pause=0)
+        # Two bursts: the second must not repeat the first one's events (the app would drop them).
+        scenarios.ack(world, report, db="sqlite", count=10, bursts=2, pause=0, kind="mention")
         scenarios.sweep(
             world,
             report,
@@ -34,6 +36,8 @@ def test_small_benchmarks_are_correct() -> None:
     assert report.problems == []
     ack = report.details["ack"]
     assert ack["app"]["ok"] == 20 and ack["reached_tavus"] == 20
+    mentions = report.details["ack_mention"]
+    assert mentions["app"]["ok"] == 20 and mentions["reached_tavus"] == 20
     sweep = report.details["sweep"]
     assert sweep["runs"]["default"]["db_polled"] == 200
     assert sweep["runs"]["default"]["polled_twice"] == 0
