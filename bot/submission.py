@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import Table, delete, update
 from sqlalchemy.engine import Engine
 
 from bot.commands import CommandError, CreateArgs
@@ -23,9 +23,13 @@ from bot.settings import Settings
 from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
 from storage import repository
 from storage.db import session_scope
+from storage.group_insert import GroupInsert
 from storage.models import ReplicaRequest, RequestStatus, utcnow
 
 log = logging.getLogger(__name__)
+
+_REQUESTS: Table = ReplicaRequest.__table__  # type: ignore[assignment]
+_REQUEST_COLUMNS = tuple(column.name for column in _REQUESTS.columns if column.name != "id")
 
 DEFAULT_REPLICA_NAME = "Replica from Slack"
 MAX_NAME_LENGTH = 80
@@ -100,6 +104,7 @@ class SubmissionService:
         self._engine = engine
         self._tavus = tavus
         self._media = media
+        self._received = GroupInsert(engine, _REQUESTS)
 
     # --- shape ---------------------------------------------------------------------------------------
 
@@ -131,11 +136,11 @@ class SubmissionService:
     # --- the ways in -----------------------------------------------------------------------------------
 
     def receive(self, draft: ReplicaDraft) -> ReplicaDraft:
-        """Record the request before acking it: from then on a crash cannot lose it (`claim_received`)."""
+        """Record the request before acking it: from then on a crash cannot lose it (`claim_received`).
+        Acks arrive in bursts, so concurrent ones share a transaction (storage/group_insert.py)."""
         request = self._new_request(draft, None, RequestStatus.RECEIVED)
-        with session_scope(self._engine) as session:
-            session.add(request)
-        return replace(draft, received_id=request.id)
+        values = {name: getattr(request, name) for name in _REQUEST_COLUMNS}
+        return replace(draft, received_id=self._received.insert(values))
 
     def submit_link(self, draft: ReplicaDraft) -> SubmissionResult:
         """A photo or video the requester linked to: checked here, downloaded by Tavus."""
@@ -385,6 +390,8 @@ class SubmissionService:
 
     def give_up(self, draft: ReplicaDraft, reason: str) -> None:
         """A received request that cannot be processed: stop resuming it, keeping the reason."""
+        if draft.received_id is None:
+            return
         table = ReplicaRequest.__table__
         now = utcnow()
         with session_scope(self._engine) as session:

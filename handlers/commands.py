@@ -69,7 +69,9 @@ def handle_replica_command(
         response_type="ephemeral",
     )
     reply = privately(client, respond, requester.channel_id, requester.user_id)
-    after_ack(runtime, reply, lambda: report(runtime, runtime.submission.submit_link(draft), reply))
+    after_ack(
+        runtime, reply, lambda: report(runtime, runtime.submission.submit_link(draft), reply), draft=draft
+    )
 
 
 def answer(runtime: Runtime, parsed: ParsedCommand, requester: Requester) -> str:

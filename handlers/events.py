@@ -75,9 +75,14 @@ def handle_photo_message(
     # download, checks and Tavus then leave Bolt's listener threads.
     draft = runtime.submission.receive(draft)
     if files and not (args.image_url or args.video_url):
-        after_ack(runtime, reply, lambda: submit_slack_photo(runtime, draft, files[0], reply))
+        after_ack(runtime, reply, lambda: submit_slack_photo(runtime, draft, files[0], reply), draft=draft)
     else:
-        after_ack(runtime, reply, lambda: report(runtime, runtime.submission.submit_link(draft), reply))
+        after_ack(
+            runtime,
+            reply,
+            lambda: report(runtime, runtime.submission.submit_link(draft), reply),
+            draft=draft,
+        )
 
 
 def _as_create(text: str) -> ParsedCommand | None:

@@ -41,8 +41,12 @@ def privately(client: WebClient, respond: Respond | None, channel: str, user: st
     return reply
 
 
-def after_ack(runtime: Runtime, reply: Reply, job: Callable[[], None]) -> None:
-    """Do `job` (downloads, Tavus) after the ack, off Bolt's listener threads (see bot/after_ack.py)."""
+def after_ack(
+    runtime: Runtime, reply: Reply, job: Callable[[], None], *, draft: ReplicaDraft | None = None
+) -> None:
+    """Do `job` (downloads, Tavus) after the ack, off Bolt's listener threads (see bot/after_ack.py).
+    `draft`: the request it works on, closed if the job fails, since the requester is asked to try again
+    (resuming it after a restart as well would make two)."""
 
     def run() -> None:
         try:
@@ -51,6 +55,8 @@ def after_ack(runtime: Runtime, reply: Reply, job: Callable[[], None]) -> None:
             # The same words as the app's error handler, which no longer sees this work.
             reference = uuid.uuid4().hex[:8]
             log.exception("work after the ack failed (reference %s)", reference)
+            if draft is not None:
+                runtime.submission.give_up(draft, f"Failed after the ack ({reference}).")
             reply(
                 f":warning: Something went wrong on my side (reference `{reference}`). Nothing was lost; "
                 "please try again, and mention the reference if it keeps happening.",

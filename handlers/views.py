@@ -110,7 +110,7 @@ def handle_modal_submission(
             file = SlackFile.from_payload(client.files_info(file=file.id)["file"])
         submit_slack_photo(runtime, draft, file, reply)
 
-    after_ack(runtime, reply, submit)
+    after_ack(runtime, reply, submit, draft=draft)
 
 
 def _files(values: dict[str, Any]) -> list[dict[str, Any]]:
