@@ -29,7 +29,6 @@ from storage.models import ReplicaRequest, RequestStatus, utcnow
 log = logging.getLogger(__name__)
 
 _REQUESTS: Table = ReplicaRequest.__table__  # type: ignore[assignment]
-_REQUEST_COLUMNS = tuple(column.name for column in _REQUESTS.columns if column.name != "id")
 
 DEFAULT_REPLICA_NAME = "Replica from Slack"
 MAX_NAME_LENGTH = 80
@@ -138,8 +137,8 @@ class SubmissionService:
     def receive(self, draft: ReplicaDraft) -> ReplicaDraft:
         """Record the request before acking it: from then on a crash cannot lose it (`claim_received`).
         Acks arrive in bursts, so concurrent ones share a transaction (storage/group_insert.py)."""
-        request = self._new_request(draft, None, RequestStatus.RECEIVED)
-        values = {name: getattr(request, name) for name in _REQUEST_COLUMNS}
+        # Plain column values, not a model instance: building one costs more than its insert.
+        values = _request_fields(draft, None, RequestStatus.RECEIVED)
         return replace(draft, received_id=self._received.insert(values))
 
     def submit_link(self, draft: ReplicaDraft) -> SubmissionResult:
@@ -446,27 +445,7 @@ class SubmissionService:
         self, draft: ReplicaDraft, train_image_url: str | None, status: RequestStatus,
         findings: tuple[Finding, ...] | None = None,
     ) -> ReplicaRequest:
-        affirmed = draft.rights_affirmed
-        return ReplicaRequest(
-            team_id=draft.requester.team_id,
-            channel_id=draft.requester.channel_id,
-            requester_id=draft.requester.user_id,
-            replica_name=draft.replica_name,
-            voice_name=None if draft.video_url else draft.voice_name,
-            source_url=draft.image_url,
-            train_image_url=train_image_url,
-            train_video_url=draft.video_url,
-            consent_video_url=draft.consent_url,
-            thread_ts=draft.thread_ts,
-            slack_file_id=draft.slack_file_id,
-            retry_of=draft.retry_of,
-            rights_affirmed_by=draft.requester.user_id if affirmed else None,
-            rights_affirmed_at=utcnow() if affirmed else None,
-            status=status,
-            preflight_findings=_findings_text(findings),
-            callback_token=secrets.token_urlsafe(32),
-            idempotency_key=secrets.token_hex(16),
-        )
+        return ReplicaRequest(**_request_fields(draft, train_image_url, status, findings))
 
     def _check_links(self, draft: ReplicaDraft) -> bytes | None:
         """Check what Tavus will download (raising PreflightRefusal); returns the photo's bytes, if any."""
@@ -485,6 +464,39 @@ class SubmissionService:
 
 def _findings_text(findings: tuple[Finding, ...] | None) -> str | None:
     return None if findings is None else ",".join(f.kind for f in findings)
+
+
+def _request_fields(
+    draft: ReplicaDraft,
+    train_image_url: str | None,
+    status: RequestStatus,
+    findings: tuple[Finding, ...] | None = None,
+) -> dict[str, object]:
+    """A new request's columns; every column not named here starts empty."""
+    affirmed = draft.rights_affirmed
+    now = utcnow()
+    return {
+        "team_id": draft.requester.team_id,
+        "channel_id": draft.requester.channel_id,
+        "requester_id": draft.requester.user_id,
+        "replica_name": draft.replica_name,
+        "voice_name": None if draft.video_url else draft.voice_name,
+        "source_url": draft.image_url,
+        "train_image_url": train_image_url,
+        "train_video_url": draft.video_url,
+        "consent_video_url": draft.consent_url,
+        "thread_ts": draft.thread_ts,
+        "slack_file_id": draft.slack_file_id,
+        "retry_of": draft.retry_of,
+        "rights_affirmed_by": draft.requester.user_id if affirmed else None,
+        "rights_affirmed_at": now if affirmed else None,
+        "status": status,
+        "preflight_findings": _findings_text(findings),
+        "callback_token": secrets.token_urlsafe(32),
+        "idempotency_key": secrets.token_hex(16),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _draft_of(request: ReplicaRequest) -> ReplicaDraft:

@@ -2,8 +2,8 @@
 
 A burst of 100 `/replica create` records 100 requests before their acks. One transaction each queued the
 threads behind each other for the write lock and the interpreter lock, which doubled the slowest acks
-(docs/benchmarks.md, ack). Here the callers wait while one writer thread inserts whatever has gathered
-since its last round in one statement; a caller returns once its row is committed, with its id.
+(docs/benchmarks.md, ack). Here whatever has gathered while a round was being written goes in the next
+round, one statement and one commit; a caller returns once its row is committed, with its id.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
-from queue import Empty, SimpleQueue
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -25,32 +24,32 @@ class GroupInsert:
     def __init__(self, engine: Engine, table: Table) -> None:
         self._engine = engine
         self._table = table
-        self._queue: SimpleQueue[tuple[Mapping[str, Any], Future[int]]] = SimpleQueue()
-        self._writer: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Mapping[str, Any], Future[int]]] = []
+        self._writing = False
 
     def insert(self, values: Mapping[str, Any], timeout: float = 30) -> int:
-        """Insert one row and return its primary key once it is committed (raises what the insert raised)."""
-        self._ensure_writer()
+        """Insert one row and return its primary key once it is committed (raises what the insert raised).
+
+        The caller that finds nobody writing writes itself: its row and every row that arrives meanwhile,
+        round after round, until none is left. The others wait for their round's commit. No writer thread
+        to wake: under a burst, each hand-over between threads costs a turn of the interpreter lock.
+        """
         done: Future[int] = Future()
-        self._queue.put((values, done))
+        with self._lock:
+            self._pending.append((values, done))
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            while batch := self._next_batch():
+                self._write(batch)
         return done.result(timeout)
 
-    def _ensure_writer(self) -> None:
-        with self._start_lock:
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_forever, name="group-insert", daemon=True)
-                self._writer.start()
-
-    def _write_forever(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except Empty:
-                    break
-            self._write(batch)
+    def _next_batch(self) -> list[tuple[Mapping[str, Any], Future[int]]]:
+        with self._lock:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            self._writing = bool(batch)
+            return batch
 
     def _write(self, batch: list[tuple[Mapping[str, Any], Future[int]]]) -> None:
         statement = insert(self._table).returning(self._table.c.id, sort_by_parameter_order=True)
