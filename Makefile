@@ -28,7 +28,7 @@ test: $(DEV)
 lint: $(DEV)
 	$(BIN)/ruff check .
 
-# Every scenario of docs/benchmarks.md (~15 min; loopback only). ARGS="--quick" for a short run.
+# Every scenario of docs/benchmarks.md (~6 min; loopback only). ARGS="--quick" for a short run.
 bench: $(DEV)
 	$(BIN)/python -m bench $(ARGS)
 
