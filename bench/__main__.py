@@ -89,24 +89,17 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "reporting" in only:
             print("reporting …", file=sys.stderr, flush=True)
-            scenarios.reporting(
-                world,
-                report,
-                db=args.db,
-                n=100 if quick else 1000,
-                channels=10 if quick else 100,
-                poll_interval=10,
-            )
-            # The same with two app processes sharing the work through the database's leases.
-            scenarios.reporting(
-                world,
-                report,
-                db=args.db,
-                n=100 if quick else 1000,
-                channels=10 if quick else 100,
-                poll_interval=10,
-                processes=2,
-            )
+            # Then the same with two app processes sharing the work through the database's leases.
+            for processes in (1, 2):
+                scenarios.reporting(
+                    world,
+                    report,
+                    db=args.db,
+                    n=100 if quick else 1000,
+                    channels=10 if quick else 100,
+                    poll_interval=10,
+                    processes=processes,
+                )
         if "preflight" in only:
             print("preflight …", file=sys.stderr, flush=True)
             scenarios.preflight(report)

@@ -17,11 +17,12 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 from bot.slack_fake import SlackFake, SlackFakeServer, SlackSender
 from bot.static_server import StaticServer
 from bot.tavus_emulator import EmulatorServer, TavusEmulator
+from storage.db import make_engine, migrate
 from tests.images import png
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
@@ -206,6 +207,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'unit.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+def _migrated(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The app's schema on SQLite and on PostgreSQL (each test runs twice)."""
+    yield from _migrated(database_url)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    yield from _migrated(sqlite_url)
 
 
 # Keep temporary files of child processes out of the repo.

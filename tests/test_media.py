@@ -46,22 +46,6 @@ REGION = "eu-west-1"
 HOURS_48 = 48 * 3600
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 def make_request(engine: Engine, status: RequestStatus, finished_ago: timedelta | None = None) -> int:
     now = datetime.now(UTC)
     row = ReplicaRequest(

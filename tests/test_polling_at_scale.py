@@ -24,18 +24,16 @@ from bot.delivery import Deliverer
 from bot.slack_fake import SlackFake, SlackFakeServer
 from bot.tavus import Replica, TavusClient, TavusUnavailable
 from bot.tracking import Tracker
-from storage.db import make_engine, migrate, session_scope
+from storage.db import session_scope
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, RequestStatus, utcnow
 
 BOT_TOKEN = "xoxb-scale-token"
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    # SQLite only: the scale tests measure one embedded database, not the servers.
+    return sqlite_engine
 
 
 def add_requests(engine: Engine, count: int, **overrides: Any) -> list[int]:

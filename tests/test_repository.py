@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,14 +30,6 @@ NOT_IN_FLIGHT = [s for s in RequestStatus if s not in IN_FLIGHT]
 THREADS = 8
 ROWS = 200
 LIMIT = 7
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def add_request(engine: Engine, **overrides: Any) -> int:
