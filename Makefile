@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 APP := $(VENV)/.installed-app
 DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test check lint bench diagram clean
 
 # The demo needs only the app; the tests add the dev tools, test photos and the face detector.
 $(APP): pyproject.toml
@@ -21,16 +21,28 @@ $(DEV): $(APP)
 demo: $(APP)
 	$(BIN)/replica-bot demo
 
-test: $(DEV)
-	$(BIN)/ruff check .
-	$(BIN)/pytest
+# Style, the layer contracts, types, then every test (unit and end-to-end, SQLite and PostgreSQL). The
+# in-process tests run on every core; the end-to-end ones one at a time, since each starts app processes
+# whose timing they check.
+test: check
+	$(BIN)/pytest -m e2e
+
+# The fast inner loop: the same checks, and only the in-process tests.
+check: lint
+	$(BIN)/pytest -m "not e2e" -n auto
 
 lint: $(DEV)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Every scenario of docs/benchmarks.md (~6 min; loopback only). ARGS="--quick" for a short run.
 bench: $(DEV)
 	$(BIN)/python -m bench $(ARGS)
 
+# Redraw the lifecycle diagram in docs/architecture.md from bot/domain/lifecycle.py.
+diagram: $(DEV)
+	$(BIN)/python -m tests.architecture_doc
+
 clean:
-	rm -rf $(VENV) .pytest_cache replica_bot.db
+	rm -rf $(VENV) .pytest_cache .mypy_cache .import_linter_cache replica_bot.db

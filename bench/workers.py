@@ -73,7 +73,7 @@ def load(
     """`bursts` times: `count` signed requests for a replica at once (a /replica create, or an @-mention
     with a photo link); every ack's latency in ms. Requests are numbered from `first`: Slack never sends
     the same event twice on purpose, and the app drops repeats."""
-    from bot.slack_fake import sign
+    from bot.sandbox.slack_fake import sign
 
     async def burst(client: httpx.AsyncClient, number: int) -> list[tuple[int, float]]:
         bodies = []
@@ -123,8 +123,8 @@ def load(
 
 def sweep() -> dict[str, object]:
     """Build the runtime from the environment like `replica-bot serve`, then time one sweep."""
-    from bot.runtime import build_runtime
-    from bot.settings import load_settings
+    from bot.service.runtime import build_runtime
+    from bot.service.settings import load_settings
 
     runtime = build_runtime(load_settings())
     tracker = runtime.tracker
@@ -158,7 +158,7 @@ def preflight(repeats: int) -> dict[str, object]:
     """check_image on a realistic 4000×3000 JPEG (~6 MB): first and median time, extra peak memory."""
     from PIL import Image
 
-    from bot.preflight import check_image
+    from bot.photos.image_check import check_image
 
     # Random detail at a quarter of the size, scaled up: compresses like a photo, not like flat colour.
     detail = Image.frombytes("RGB", (1000, 750), os.urandom(1000 * 750 * 3))

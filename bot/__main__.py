@@ -1,5 +1,5 @@
 """`python -m bot` is the same as the `replica-bot` command."""
 
-from bot.cli import main
+from bot.service.cli import main
 
 main()

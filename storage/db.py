@@ -1,4 +1,8 @@
-"""Engine, sessions and schema migrations."""
+"""Engine, sessions and schema migrations.
+
+Code outside `storage` holds an `Engine` as an opaque handle to pass back in, and catches
+`DatabaseError` when the database cannot be reached; it never builds a statement itself.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,32 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from storage.sqlite_writes import connection_factory
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "DatabaseError",
+    "Engine",
+    "affected",
+    "is_unique_violation",
+    "make_engine",
+    "migrate",
+    "ping",
+    "session_scope",
+]
+
+# Whatever goes wrong talking to the database (cannot connect, bad URL, a failed statement).
+DatabaseError = SQLAlchemyError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same in every replica-bot process sharing one database.
@@ -78,3 +98,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate key" in text

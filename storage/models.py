@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Table, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -13,6 +13,11 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for statements that need its columns."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -35,7 +35,7 @@ class _SerializedWritesConnection(sqlite3.Connection):
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
         return super().cursor(factory or _SerializedWritesCursor)
 
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         return self.cursor().execute(sql, parameters)
 
     def commit(self) -> None:

@@ -1,42 +1,45 @@
-"""Shared fixtures: the Slack fake, the Tavus emulator, an image host, PostgreSQL, and the app as a real
-`replica-bot serve` process talking to them over loopback."""
+"""Fixtures for both layers: the Slack fake, the Tavus emulator and an image host on loopback, and
+PostgreSQL (the server this machine runs) besides SQLite.
+
+Tests under tests/e2e/ are marked `e2e` and tests that use PostgreSQL `postgres`, here, so that
+`pytest -m "not e2e"` is the fast inner loop and nobody has to remember the markers.
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
+import shutil
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import Engine, make_url
 
-from bot.slack_fake import SlackFake, SlackFakeServer, SlackSender
-from bot.static_server import StaticServer
-from bot.tavus_emulator import EmulatorServer, TavusEmulator
+from bot.sandbox.slack_fake import SlackFake, SlackFakeServer
+from bot.sandbox.static_server import StaticServer
+from bot.sandbox.tavus_emulator import EmulatorServer, TavusEmulator
 from storage.db import make_engine, migrate
 from tests.images import png
+from tests.servers import BOT_TOKEN, TAVUS_KEY
 
-SIGNING_SECRET = "test-signing-secret-0123456789"
-BOT_TOKEN = "xoxb-test-token"
-TAVUS_KEY = "test-tavus-key"
 POSTGRES_ADMIN_URL = os.environ.get(
     "REPLICA_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+_E2E = Path(__file__).parent / "e2e"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _E2E in Path(item.path).parents:
+            item.add_marker(pytest.mark.e2e)
+        fixtures = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        uses_postgres = {"postgres_url", "migrated_postgres_url"} & set(fixtures)
+        if uses_postgres or params.get("database_url") == "postgres":
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")
@@ -71,107 +74,7 @@ def images() -> Iterator[StaticServer]:
         yield server
 
 
-class AppProcess:
-    """`replica-bot serve` in a child process; kill -9 and restart keep the same database."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self.env = env
-        self.workdir = workdir
-        self.port = int(env["PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.sender = SlackSender(self.url, SIGNING_SECRET)
-        self.log_path = workdir / "app.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 30) -> AppProcess:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], env=self.env, cwd=self.workdir, stdout=log, stderr=log
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"app exited with {self.proc.returncode}:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"app did not become healthy:\n{self.logs()}")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-AppFactory = Callable[..., AppProcess]
-
-
-def app_env(
-    slack_server: SlackFakeServer, tavus_server: EmulatorServer, database_url: str, **overrides: str
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TAVUS_", "DATABASE_"))}
-    port = free_port()
-    env.update(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack_server.api_url,
-        TAVUS_API_KEY=TAVUS_KEY,
-        TAVUS_API_URL=tavus_server.url,
-        DATABASE_URL=database_url,
-        HOST="127.0.0.1",
-        PORT=str(port),
-        # The app hosts uploaded photos for the Tavus emulator and receives its callbacks.
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        POLL_INTERVAL_SECONDS="0.3",
-        OUTBOX_INTERVAL_SECONDS="0.2",
-        ALLOW_PRIVATE_URLS="true",
-        PYTHONUNBUFFERED="1",
-        # Most tests exercise what happens after the requester affirmed their rights; the consent tests
-        # turn this back on.
-        REQUIRE_CONSENT_CONFIRMATION="false",
-        # Test photos are synthetic; the photo-check tests turn the advisory back on.
-        PREFLIGHT_FACES="off",
-    )
-    env.update(overrides)
-    return env
-
-
-@pytest.fixture
-def start_app(
-    slack_server: SlackFakeServer, tavus_server: EmulatorServer, tmp_path: Path
-) -> Iterator[AppFactory]:
-    """Start app processes; all are stopped at the end of the test."""
-    started: list[AppProcess] = []
-
-    def factory(database_url: str | None = None, **overrides: str) -> AppProcess:
-        url = database_url or f"sqlite:///{tmp_path / 'replica_bot.db'}"
-        app = AppProcess(app_env(slack_server, tavus_server, url, **overrides), tmp_path)
-        started.append(app)
-        return app.start()
-
-    yield factory
-    for app in started:
-        app.stop()
-
-
-@pytest.fixture
-def app(start_app: AppFactory, slack: SlackFake, tavus: TavusEmulator) -> AppProcess:
-    return start_app()
+# --- databases ----------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -185,33 +88,88 @@ def postgres_server() -> str:
     return POSTGRES_ADMIN_URL
 
 
+def _create_database(admin_url: str) -> str:
+    name = f"replica_bot_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _url(admin_url: str, name: str) -> str:
+    url = make_url(admin_url).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh database for one test, dropped afterwards."""
-    name = f"replica_bot_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_server).set(drivername="postgresql+psycopg", database=name)
-    yield url.render_as_string(hide_password=False)
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = _create_database(postgres_server)
+    yield _url(postgres_server, name)
+    _drop_database(postgres_server, name)
+
+
+@pytest.fixture(scope="session")
+def _migrated_database(postgres_server: str) -> Iterator[str]:
+    """One database migrated once per run, emptied before each test that wants the schema: emptying
+    the tables is far quicker than creating a database (even from a template) or migrating again."""
+    name = _create_database(postgres_server)
+    engine = make_engine(_url(postgres_server, name))
+    migrate(engine)
+    engine.dispose()
+    yield _url(postgres_server, name)
+    _drop_database(postgres_server, name)
+
+
+@pytest.fixture
+def migrated_postgres_url(_migrated_database: str) -> str:
+    url = make_url(_migrated_database).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        tables = [row[0] for row in conn.execute(_APP_TABLES)]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    return _migrated_database
+
+
+_APP_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite database for one test."""
     return f"sqlite:///{tmp_path / 'unit.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'unit.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-def _migrated(url: str) -> Iterator[Engine]:
-    engine = make_engine(url)
+@pytest.fixture(scope="session")
+def _migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The schema migrated once per run; each test gets a copy of the file (a copy is ~1 ms, migrating
+    ~50 ms)."""
+    path = tmp_path_factory.mktemp("schema") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
     migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def migrated_sqlite_url(_migrated_sqlite_file: Path, tmp_path: Path) -> str:
+    path = tmp_path / "unit.db"
+    shutil.copyfile(_migrated_sqlite_file, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A database with the app's schema, on SQLite and on PostgreSQL (each test runs twice)."""
+    fixture = "migrated_sqlite_url" if request.param == "sqlite" else "migrated_postgres_url"
+    return str(request.getfixturevalue(fixture))
+
+
+def _engine(url: str) -> Iterator[Engine]:
+    engine = make_engine(url)
     yield engine
     engine.dispose()
 
@@ -219,12 +177,12 @@ def _migrated(url: str) -> Iterator[Engine]:
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """The app's schema on SQLite and on PostgreSQL (each test runs twice)."""
-    yield from _migrated(database_url)
+    yield from _engine(database_url)
 
 
 @pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    yield from _migrated(sqlite_url)
+def sqlite_engine(migrated_sqlite_url: str) -> Iterator[Engine]:
+    yield from _engine(migrated_sqlite_url)
 
 
 # Keep temporary files of child processes out of the repo.

@@ -6,8 +6,14 @@ import io
 import os
 import struct
 import zlib
+from pathlib import Path
 
 from PIL import Image
+
+from bot.photos.image_check import check_image
+
+# Real photos, with their sources and terms in its README.
+PHOTOS = Path(__file__).parent / "photos"
 
 _EXIF_ORIENTATION = 0x0112
 
@@ -71,3 +77,39 @@ def jpeg_declaring(width: int, height: int) -> bytes:
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
+
+
+def photo(name: str) -> Image.Image:
+    path = next(PHOTOS.glob(f"{name}.*"))
+    with Image.open(io.BytesIO(path.read_bytes())) as im:
+        return im.convert("RGB")
+
+
+def at_least_512(im: Image.Image) -> Image.Image:
+    """Tavus' minimum side (preflight refuses anything smaller), reached the way a user would."""
+    if min(im.size) >= 512:
+        return im
+    scale = 512 / min(im.size)
+    return im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
+
+
+def photo_jpeg(im: Image.Image, *, orientation: int | None = None, quality: int = 92) -> bytes:
+    """A real photo as the JPEG a person would send; it passes preflight (the offline check's
+    precondition)."""
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality, exif=exif.tobytes())
+    data = buf.getvalue()
+    check_image(data)  # check_photo's precondition; also proves every case is a photo Tavus would take
+    return data
+
+
+def two_up(left: Image.Image, right: Image.Image) -> Image.Image:
+    """Two portraits side by side, as in a photo of two people."""
+    right = right.resize((round(right.width * left.height / right.height), left.height))
+    both = Image.new("RGB", (left.width + right.width, left.height))
+    both.paste(left, (0, 0))
+    both.paste(right, (left.width, 0))
+    return both

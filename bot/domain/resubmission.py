@@ -1,0 +1,59 @@
+"""Retrying a failed request with a new photo: who may, and what the retry starts from.
+
+The retry itself is an ordinary new request made through the upload form, prefilled with the failed
+request's name and voice and carrying `retry_of`, so its card links back to the one that failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.access import Access
+from bot.domain.errors import Action, NothingToRetry, NotPermitted, RequestGone
+from storage.db import Engine
+from storage.models import RequestStatus
+from storage.repository import replica_requests
+
+# What can be retried: a training run that failed, or a request that never reached training.
+RETRYABLE = (RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    request_id: int
+    replica_name: str
+    voice_name: str | None
+    # Where the new card goes: where the failed one was (its thread, for a request made by upload).
+    channel_id: str
+    thread_ts: str | None
+
+
+class Resubmission:
+    def __init__(self, engine: Engine, access: Access) -> None:
+        self._engine = engine
+        self._access = access
+
+    def plan(self, value: str, user_id: str) -> RetryPlan:
+        """What to prefill the form with for the request `value` names; raises the refusal that says why
+        this person cannot retry it."""
+        try:
+            request_id = int(value)
+        except (TypeError, ValueError):
+            raise RequestGone() from None
+        request = replica_requests.get(self._engine, request_id)
+        if request is None:
+            raise RequestGone()
+        if not self._access.can_manage(request, user_id):
+            raise NotPermitted(Action.RETRY, request.requester_id, request.replica_name)
+        if request.status not in RETRYABLE:
+            raise NothingToRetry(request.replica_name, completed=request.status == RequestStatus.COMPLETED)
+        # A card that moved to the requester's DM (its channel refused it) is retried there, not in the
+        # channel.
+        moved = request.card_channel_id is not None and request.card_channel_id != request.channel_id
+        return RetryPlan(
+            request_id=request_id,
+            replica_name=request.replica_name,
+            voice_name=request.voice_name,
+            channel_id=request.card_channel_id if moved and request.card_channel_id else request.channel_id,
+            thread_ts=None if moved else request.thread_ts,
+        )

@@ -1,0 +1,279 @@
+"""While a replica trains: the sweep that polls Tavus, and what each answer means for the request.
+
+The sweep polls only in-flight requests, each under a lease. What an answer changes is a lifecycle move
+(`bot.domain.lifecycle`): progress, a stall, completion or failure, each written with the notification it
+causes. A failure is explained here, once, against the error catalogue, and stored with the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from queue import SimpleQueue
+from typing import TypeVar
+
+from bot.domain.catalogue import Catalogue
+from bot.domain.lifecycle import REPLICA_GONE, Failure, Lifecycle, Poll
+from bot.tavus import Replica, ReplicaState, TavusClient, TavusError, TavusNotFound
+from storage.db import Engine
+from storage.models import OutboxKind, utcnow
+from storage.repository import leases, replica_requests
+from storage.repository.leases import DuePoll
+
+log = logging.getLogger(__name__)
+
+# Polls in flight at once unless told otherwise (POLL_CONCURRENCY); see docs/benchmarks.md for the choice.
+DEFAULT_CONCURRENCY = 32
+# After the first minutes, look again after at most this share of the request's age (capped by the maximum).
+_SPACING_SHARE_OF_AGE = 0.05
+_MAX_TICK_SECONDS = 5.0
+# Threads recording answers. Recording a failure takes several statements; with one writer, 1,000 failures
+# at once queued up behind it (docs/benchmarks.md). More would only contend for SQLite's single write lock.
+_WRITERS = 4
+
+T = TypeVar("T")
+F = TypeVar("F")
+
+
+class _NoAnswer:
+    """Tavus could not be asked (or did not answer); the row was rescheduled."""
+
+
+NO_ANSWER = _NoAnswer()
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """How often each request is polled. With `early_window` (seconds after submission) and
+    `early_interval`, requests are polled more often while image problems usually surface; past that,
+    the spacing grows with the request's age, from `interval` up to `max_interval`."""
+
+    interval: float
+    early_interval: float | None = None
+    early_window: float = 0
+    max_interval: float | None = None
+
+    @property
+    def tick_seconds(self) -> float:
+        """How often to run the sweep. A sweep takes only rows already due, so ticking at the spacing itself
+        would let a row polled just after a tick wait almost two spacings; a tick finding nothing due costs
+        one indexed query."""
+        return min(self._early.total_seconds(), _MAX_TICK_SECONDS) / 2
+
+    def next_poll_at(self, started_at: datetime, now: datetime) -> datetime:
+        """When to poll again a request that started training at `started_at`: often in its first
+        minutes, then less and less often."""
+        age = now - started_at
+        if age < timedelta(seconds=self.early_window):
+            return now + self._early
+        spacing = max(self._interval, age * _SPACING_SHARE_OF_AGE)
+        return now + min(spacing, timedelta(seconds=max(self.max_interval or self.interval, self.interval)))
+
+    @property
+    def _interval(self) -> timedelta:
+        return timedelta(seconds=self.interval)
+
+    @property
+    def _early(self) -> timedelta:
+        return timedelta(seconds=min(self.early_interval or self.interval, self.interval))
+
+
+class Tracker:
+    def __init__(
+        self,
+        engine: Engine,
+        lifecycle: Lifecycle,
+        tavus: TavusClient,
+        catalogue: Catalogue,
+        *,
+        owner: str,
+        schedule: PollSchedule,
+        stuck_after: timedelta = timedelta(hours=6),
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lease_seconds: float = 120,
+    ) -> None:
+        self._engine = engine
+        self._lifecycle = lifecycle
+        self._tavus = tavus
+        self._catalogue = catalogue
+        self._owner = owner
+        self._schedule = schedule
+        self._stuck_after = stuck_after
+        self._concurrency = max(1, concurrency)
+        # Rows leased ahead of the workers: enough to keep every worker busy between two claims, few
+        # enough that none waits long under its lease.
+        self._batch = 2 * self._concurrency
+        self._lease_seconds = lease_seconds
+
+    @property
+    def tick_seconds(self) -> float:
+        return self._schedule.tick_seconds
+
+    def sweep(self) -> int:
+        """Poll every request that was due when the sweep began, once; returns how many were polled.
+
+        `concurrency` workers ask Tavus, sharing one queue of leased rows: whichever finds it running low
+        leases the next batch (one UPDATE … RETURNING that also hands back what judging the answer needs),
+        so no worker waits for a whole batch to finish and no row waits long under its lease. A few writer
+        threads record the answers, so the database sees a handful of writers rather than one per worker.
+        """
+        due_by = utcnow()
+
+        def claim(limit: int) -> list[DuePoll]:
+            return leases.claim_due_polls(
+                self._engine, owner=self._owner, due_by=due_by, limit=limit, lease_seconds=self._lease_seconds
+            )
+
+        first = claim(self._batch)
+        if not first:
+            return 0  # the usual tick: no threads started
+        leased: deque[DuePoll] = deque(first)
+        lease_lock = threading.Lock()
+        exhausted = len(first) < self._batch
+
+        def next_target() -> DuePoll | None:
+            nonlocal exhausted
+            with lease_lock:
+                if len(leased) < self._concurrency and not exhausted:
+                    wanted = self._batch - len(leased)
+                    claimed = claim(wanted)
+                    leased.extend(claimed)
+                    exhausted = len(claimed) < wanted
+                return leased.popleft() if leased else None
+
+        answers: SimpleQueue[tuple[DuePoll, Replica | None] | None] = SimpleQueue()
+
+        def ask() -> int:
+            asked = 0
+            while (target := next_target()) is not None:
+                answer = self._guarded(self._ask, target, failed=NO_ANSWER)
+                if not isinstance(answer, _NoAnswer):
+                    answers.put((target, answer))
+                asked += 1
+            return asked
+
+        def record() -> None:
+            while (item := answers.get()) is not None:
+                target, replica = item
+                self._guarded(partial(self._record, replica=replica), target, failed=False)
+
+        began = time.monotonic()
+        writers = [
+            threading.Thread(target=record, name=f"poll-writer-{n}", daemon=True) for n in range(_WRITERS)
+        ]
+        for writer in writers:
+            writer.start()
+        try:
+            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="poll") as pool:
+                workers = [pool.submit(ask) for _ in range(self._concurrency)]
+                total = sum(worker.result() for worker in workers)
+        finally:
+            for _ in writers:
+                answers.put(None)
+            for writer in writers:
+                writer.join()
+        if total:
+            log.info("polled %d in-flight requests in %.1f s", total, time.monotonic() - began)
+        return total
+
+    def poll_now(self, request_id: int) -> bool:
+        """Poll one request at once (a Tavus callback said something happened); whether it changed."""
+        lease = self._lease_seconds
+        if not leases.claim_request(self._engine, request_id, owner=self._owner, lease_seconds=lease):
+            return False
+        request = replica_requests.get(self._engine, request_id)
+        if request is None:
+            return False
+        target = DuePoll(
+            request_id,
+            request.replica_id,
+            request.training_progress,
+            request.submitted_at or request.created_at,
+            request.progress_changed_at,
+        )
+
+        def poll(due: DuePoll) -> bool:
+            answer = self._ask(due)
+            return not isinstance(answer, _NoAnswer) and self._record(due, answer)
+
+        return self._guarded(poll, target, failed=False)
+
+    def _guarded(self, step: Callable[[DuePoll], T], target: DuePoll, *, failed: F) -> T | F:
+        try:
+            return step(target)
+        except Exception:
+            # One bad row must not stop the sweep; it is retried next interval.
+            log.exception("polling request %s failed", target.request_id)
+            self._reschedule(target.request_id)
+            return failed
+
+    def _ask(self, target: DuePoll) -> Replica | _NoAnswer | None:
+        """What Tavus says about the replica: None if it is gone, NO_ANSWER if Tavus could not say."""
+        if target.replica_id is None:
+            # Leased as in flight yet never submitted: nothing to ask; look again later.
+            self._reschedule(target.request_id)
+            return NO_ANSWER
+        try:
+            return self._tavus.get_replica(target.replica_id)
+        except TavusNotFound:
+            return None
+        except TavusError as exc:
+            log.warning("could not poll replica %s: %s", target.replica_id, exc)
+            self._reschedule(target.request_id)
+            return NO_ANSWER
+
+    def _record(self, target: DuePoll, replica: Replica | None) -> bool:
+        """Record what Tavus said; whether it changed the request (and so queued something for Slack)."""
+        now = utcnow()
+        poll = Poll(self._owner, now, self._schedule.next_poll_at(target.started_at, now))
+        request_id = target.request_id
+        if replica is None:
+            moved = self._lifecycle.fail(request_id, Failure(REPLICA_GONE, None), poll=poll)
+        elif replica.status == ReplicaState.ERROR:
+            failure = self.explain(replica.error_message)
+            moved = self._lifecycle.fail(request_id, failure, poll=poll)
+            if moved:
+                log.info("replica %s failed: %s", target.replica_id, failure.code or "unknown error")
+        elif replica.status == ReplicaState.COMPLETED:
+            moved = self._lifecycle.complete(
+                request_id,
+                progress=replica.training_progress,
+                thumbnail_video_url=replica.thumbnail_video_url,
+                poll=poll,
+            )
+        elif replica.training_progress != target.training_progress:
+            moved = self._lifecycle.progress(
+                request_id, progress=replica.training_progress, percent=replica.progress_percent, poll=poll
+            )
+        else:
+            # Once per request: the lifecycle queues the notice at most once.
+            moved = self._stalled(target, now) and self._lifecycle.stall(request_id, poll=poll)
+        if not moved:
+            replica_requests.record_poll(self._engine, request_id, owner=self._owner, values=poll.values())
+        return moved
+
+    def explain(self, error_message: str | None) -> Failure:
+        """What a training failure was, in the catalogue's terms: its code (or the unknown code Tavus used)
+        and Tavus' own words, stored with the request so nothing has to work it out again."""
+        explained = self._catalogue.explain(error_message)
+        return Failure(explained.entry.code if explained.entry else explained.code, explained.raw or None)
+
+    def _stalled(self, target: DuePoll, now: datetime) -> bool:
+        since = target.progress_changed_at or target.started_at
+        if now - since < self._stuck_after:
+            return False
+        return OutboxKind.STUCK not in replica_requests.queued_kinds(self._engine, target.request_id)
+
+    def _reschedule(self, request_id: int) -> None:
+        next_poll_at = utcnow() + timedelta(seconds=self._schedule.interval)
+        replica_requests.record_poll(
+            self._engine, request_id, owner=self._owner, values={"next_poll_at": next_poll_at}
+        )
+

@@ -1,0 +1,52 @@
+"""The Bolt app: Slack credentials, the listeners, and one error handler that never shows a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+import handlers
+from bot.service.runtime import Runtime
+from bot.slack.client import slack_client
+from bot.slack.errors import user_message
+from bot.slack.replies import privately
+from handlers.payloads import who_and_where
+
+log = logging.getLogger(__name__)
+
+# Bolt runs each listener, including its ack, on this pool, and our listeners go on working after the ack
+# (downloading the photo, calling Tavus). With Bolt's default of 5 threads, the 6th request at once waited
+# for a whole submission before it could even ack: 100 at once took 8 s (docs/benchmarks.md).
+LISTENER_THREADS = 64
+
+
+def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
+    settings = runtime.settings
+    app = App(
+        client=slack_client(
+            settings.secret("slack_bot_token"), str(settings.slack_api_url), retry_rate_limits=True
+        ),
+        signing_secret=None if socket_mode else settings.secret("slack_signing_secret"),
+        request_verification_enabled=not socket_mode,
+        # Startup must not depend on Slack answering auth.test; Bolt calls it on the first request instead.
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
+    )
+    handlers.register(app, runtime.services)
+    catalogue = runtime.catalogue
+
+    def report_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse:
+        # A listener raised: the person hears what the error mapper says (a reference id for the unexpected).
+        message = user_message(error, catalogue, doing="a Slack listener")
+        user, channel = who_and_where(body)
+        if user and channel:
+            privately(client, None, channel, user)(message)
+        return BoltResponse(status=200, body="")
+
+    app.error(report_error)
+    return app

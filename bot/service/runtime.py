@@ -1,0 +1,243 @@
+"""The composition root: builds every long-lived part of the bot from the settings, once, and hands each
+part what it needs through its constructor. Nothing else builds services or reaches for a global."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_sdk import WebClient
+
+from bot.domain.access import Access
+from bot.domain.catalogue import Catalogue
+from bot.domain.deletion import DeletionService
+from bot.domain.lifecycle import Lifecycle
+from bot.domain.media import MediaStore
+from bot.domain.queries import RequestQueries
+from bot.domain.recovery import Recovery
+from bot.domain.resubmission import Resubmission
+from bot.domain.submission import SubmissionRules, SubmissionService
+from bot.domain.tracking import PollSchedule, Tracker
+from bot.photos.offline_check import available_detector
+from bot.service.after_ack import AfterAck
+from bot.service.media import build_media_store
+from bot.service.scheduler import SWEEP_JOB, Scheduler, Throttle
+from bot.service.settings import Settings, SettingsError
+from bot.slack.client import slack_client
+from bot.slack.delivery import Deliverer
+from bot.slack.files import SlackFileDownloader
+from bot.slack.home_tab import HomePublisher
+from bot.slack.intake import Intake
+from bot.tavus import TavusClient
+from handlers.services import Services, Voices
+from storage.db import Engine, make_engine, migrate, ping
+from storage.repository import seen_events
+
+log = logging.getLogger(__name__)
+
+# The outbox lease is short: it is renewed before every post, and a crashed worker's rows come back soon.
+_OUTBOX_LEASE_SECONDS = 15
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    catalogue: Catalogue
+    tavus: TavusClient
+    slack: WebClient
+    tracker: Tracker
+    deliverer: Deliverer
+    scheduler: Scheduler
+    media: MediaStore | None
+    services: Services
+    after_ack: AfterAck
+    kicks: Throttle
+    owner: str
+
+    def start(self) -> None:
+        self.scheduler.start()
+        checks = _photo_checks(self)
+        log.info("photo checks: format, size, decompression bombs and truncation always; %s", checks)
+        log.info(
+            "replica-bot worker %s started (poll every %ss)", self.owner, self.settings.poll_interval_seconds
+        )
+
+    def healthy(self) -> bool:
+        return self.scheduler.running and ping(self.engine)
+
+    def close(self) -> None:
+        self.after_ack.close()
+        self.kicks.cancel()
+        self.scheduler.shutdown()
+        self.tavus.close()
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
+    engine = make_engine(settings.database_url)
+    # Configuration mistakes stop the start before anything touches the database.
+    media = _media_store(settings, engine, socket_mode=socket_mode)
+    migrate(engine)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    docs_url = str(settings.tavus_docs_url)
+    catalogue = Catalogue(docs_url.rstrip("/"))
+    access = Access(
+        allowed_channels=settings.allowed_channel_ids,
+        admins=settings.admin_user_ids,
+        delete_grace=timedelta(minutes=settings.delete_grace_minutes),
+    )
+    tavus = TavusClient(
+        str(settings.tavus_api_url).rstrip("/"),
+        settings.secret("tavus_api_key"),
+        # The poller's workers, plus room for submissions and deletions sharing the client.
+        max_connections=settings.poll_concurrency + 8,
+    )
+    token, api_url = settings.secret("slack_bot_token"), str(settings.slack_api_url)
+    slack = slack_client(token, api_url, retry_rate_limits=False)
+    home = HomePublisher(engine, catalogue, access)
+    deliverer = Deliverer(
+        engine,
+        slack,
+        catalogue,
+        owner=owner,
+        lease_seconds=_OUTBOX_LEASE_SECONDS,
+        notify_requester_dm=settings.notify_requester_dm,
+        # The requester's App Home is republished whenever their card changes.
+        home=home,
+        docs_url=docs_url,
+    )
+    schedule = PollSchedule(
+        interval=settings.poll_interval_seconds,
+        early_interval=settings.poll_early_interval_seconds,
+        early_window=settings.poll_early_window_seconds,
+        max_interval=settings.poll_max_interval_seconds,
+    )
+    scheduler = Scheduler()
+    # The lifecycle wakes delivery after every move that queued something; the throttle keeps a busy sweep
+    # from waking it once per row.
+    kicks = Throttle(scheduler.kick_delivery)
+    lifecycle = Lifecycle(engine, on_queued=kicks)
+    submission = SubmissionService(_submission_rules(settings), engine, lifecycle, tavus, media)
+    recovery = Recovery(
+        engine,
+        lifecycle,
+        submission,
+        tavus,
+        owner=owner,
+        stalled_after=timedelta(seconds=settings.reconcile_after_seconds),
+    )
+    tracker = Tracker(
+        engine,
+        lifecycle,
+        tavus,
+        catalogue,
+        owner=owner,
+        schedule=schedule,
+        stuck_after=timedelta(hours=settings.stuck_after_hours),
+        concurrency=settings.poll_concurrency,
+    )
+    after_ack = AfterAck()
+    intake = Intake(
+        submission,
+        recovery,
+        SlackFileDownloader(token, api_url, max_bytes=settings.max_image_bytes),
+        catalogue,
+        slack=slack,
+        run_later=after_ack.submit,
+    )
+
+    def reconcile() -> None:
+        """Repair what a crash interrupted: submissions Tavus may have seen, then requests acked but
+        never checked."""
+        recovery.reconcile()
+        intake.resume_received()
+
+    # A sweep only takes rows that are due, so running it at the shortest spacing costs one query.
+    scheduler.every(schedule.tick_seconds, tracker.sweep, name=SWEEP_JOB, at_start=True)
+    scheduler.deliver_with(deliverer.deliver_due, every=settings.outbox_interval_seconds)
+    # Often enough that a crash mid-submission is repaired within a minute, however long the poll interval.
+    scheduler.every(min(schedule.tick_seconds, 60), reconcile, name="reconcile", at_start=True)
+    scheduler.every(600, lambda: _purge_media(media, settings), name="housekeeping")
+    services = Services(
+        submission=submission,
+        intake=intake,
+        deletion=DeletionService(engine, lifecycle, tavus, access),
+        requests=RequestQueries(engine, access),
+        retries=Resubmission(engine, access),
+        access=access,
+        catalogue=catalogue,
+        home=home,
+        voices=Voices(settings.voices, settings.default_voice, settings.voice_descriptions),
+        first_delivery=lambda keys: seen_events.first_time(engine, keys),
+        docs_url=docs_url,
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        catalogue=catalogue,
+        tavus=tavus,
+        slack=slack,
+        tracker=tracker,
+        deliverer=deliverer,
+        scheduler=scheduler,
+        media=media,
+        services=services,
+        after_ack=after_ack,
+        kicks=kicks,
+        owner=owner,
+    )
+
+
+def _submission_rules(settings: Settings) -> SubmissionRules:
+    first_look = min(settings.poll_interval_seconds, settings.poll_early_interval_seconds)
+    return SubmissionRules(
+        voices=settings.voices,
+        default_voice=settings.default_voice,
+        max_image_bytes=settings.max_image_bytes,
+        allow_private_urls=settings.allow_private_urls,
+        photo_check=settings.preflight_faces,
+        confirm_rights=settings.require_consent_confirmation,
+        media_url_ttl=timedelta(hours=settings.media_url_ttl_hours),
+        # Image rejections come early: the first look follows soon.
+        first_poll_after=timedelta(seconds=first_look),
+        model_name=settings.tavus_model_name,
+        callback_base_url=str(settings.public_base_url) if settings.public_base_url else None,
+    )
+
+
+def _photo_checks(runtime: Runtime) -> str:
+    mode = runtime.settings.preflight_faces
+    detector = available_detector() if mode != "off" else None
+    if mode == "off":
+        faces = "off"
+    elif detector:
+        faces = f"with {detector}"
+    else:
+        faces = "not checked (install replica-bot[faces] for a face detector)"
+    return f"sharpness, light and framing {mode}; faces {faces}"
+
+
+def _media_store(settings: Settings, engine: Engine, *, socket_mode: bool) -> MediaStore | None:
+    try:
+        return build_media_store(settings, engine, socket_mode=socket_mode)
+    except SettingsError:
+        if socket_mode or settings.media_backend != "builtin":
+            raise
+        # Links still work without a public address; only uploaded photos need hosting.
+        log.warning(
+            "PUBLIC_BASE_URL is not set: photos uploaded to Slack cannot be hosted for Tavus "
+            "(set it, or MEDIA_BACKEND=s3); /replica create <url> still works"
+        )
+        return None
+
+
+def _purge_media(media: MediaStore | None, settings: Settings) -> None:
+    if media is not None:
+        purged = media.purge_finished(retention=timedelta(hours=settings.media_retention_hours))
+        if purged:
+            log.info("purged %s stored photos of finished requests", purged)

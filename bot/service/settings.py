@@ -1,0 +1,166 @@
+"""Settings from the environment (and `.env` for local runs).
+
+Every deployment knob lives here so a misconfiguration stops the program at start with one line that
+names the variable, instead of failing later inside a Slack listener.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+STOCK_VOICES: tuple[str, ...] = ("anna", "benjamin", "ivy", "james", "julia", "liam")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; `str()` is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+
+    tavus_api_key: SecretStr | None = None
+    tavus_api_url: AnyHttpUrl = AnyHttpUrl("https://tavusapi.com")
+    tavus_docs_url: AnyHttpUrl = AnyHttpUrl("https://docs.tavus.io")
+    tavus_model_name: str | None = None
+
+    database_url: str = "sqlite:///./replica_bot.db"
+    public_base_url: AnyHttpUrl | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    poll_interval_seconds: float = Field(default=60, gt=0)
+    outbox_interval_seconds: float = Field(default=2, gt=0)
+    allow_private_urls: bool = False
+    default_voice: str | None = None
+    # Annotated with NoDecode so "anna,liam" is read as text, not JSON.
+    voices: Annotated[tuple[str, ...], NoDecode] = STOCK_VOICES
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+
+    # Where uploaded photos live while Tavus downloads them (it needs the URL valid for 24 h or more).
+    media_backend: Literal["builtin", "s3"] = "builtin"
+    media_url_ttl_hours: float = Field(default=48, gt=0)
+    media_retention_hours: float = Field(default=72, ge=0)
+    s3_bucket: str | None = None
+    s3_endpoint_url: AnyHttpUrl | None = None
+    s3_region: str | None = None
+
+    # The offline photo check before submitting: findings are shown with "Submit anyway" (advisory),
+    # refused (strict), or not looked for (off). Faces are checked when `replica-bot[faces]` is installed.
+    preflight_faces: Literal["off", "advisory", "strict"] = "advisory"
+
+    # Access and consent (comma-separated Slack ids; an empty allow-list means everywhere).
+    allowed_channel_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    require_consent_confirmation: bool = True
+    delete_grace_minutes: float = Field(default=60, ge=0)
+    stuck_after_hours: float = Field(default=6, gt=0)
+    # A request left in "submitting" this long (a crash between Tavus and our commit) is reconciled, and
+    # one left "received" (acked, never checked) is checked and submitted.
+    # Longer than the Tavus client's worst case with retries, so a slow create is never mistaken for a crash.
+    reconcile_after_seconds: float = Field(default=300, gt=0)
+
+    @field_validator("voices", mode="before")
+    @classmethod
+    def _split_voices(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(v.strip().lower() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("allowed_channel_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("default_voice", "tavus_model_name", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql+psycopg:", "postgresql:")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        # SQLAlchemy would pick psycopg2 for a bare postgresql:// URL; we ship psycopg 3.
+        return value.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def secret(self, name: str) -> str:
+        """The value of a required secret, or a SettingsError naming the variable."""
+        value: SecretStr | None = getattr(self, name)
+        if value is None or not value.get_secret_value().strip():
+            raise SettingsError(f"{name.upper()} is not set; see README.md#configuration")
+        return value.get_secret_value()
+
+    def secrets(self) -> list[str]:
+        """Every configured secret value, so logs can be scrubbed of them."""
+        fields = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "tavus_api_key")
+        values = (getattr(self, f) for f in fields)
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+    # --- the Slack experience ------------------------------------------------------------------------
+    # DM the requester a link to the thread when their replica fails or is ready.
+    notify_requester_dm: bool = True
+    # Short descriptions of the voices, shown in `/replica voices` and the form's voice picker. Either
+    # `anna=Warm and calm; liam=Bright` (";" or newlines between voices) or a JSON object; voices not
+    # listed keep their built-in description.
+    voice_descriptions: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("voice_descriptions", mode="before")
+    @classmethod
+    def _parse_voice_descriptions(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not valid JSON: {exc}") from None
+            if not isinstance(parsed, dict):
+                raise ValueError("must be a JSON object of voice: description")
+            return {str(k).strip().lower(): str(v).strip() for k, v in parsed.items()}
+        described: dict[str, str] = {}
+        for item in re.split(r"[;\n]", text):
+            if not item.strip():
+                continue
+            voice, sep, description = item.partition("=")
+            if not sep or not voice.strip() or not description.strip():
+                raise ValueError(f"expected voice=description, got {item.strip()!r}")
+            described[voice.strip().lower()] = description.strip()
+        return described
+
+    # --- polling Tavus (the figures behind the defaults are in docs/benchmarks.md) --------------------
+    # Replicas polled at once by one process (Tavus answers in tens to hundreds of milliseconds).
+    poll_concurrency: int = Field(default=32, ge=1, le=256)
+    # Image problems surface in the first minutes: poll every POLL_EARLY_INTERVAL_SECONDS (never less
+    # often than POLL_INTERVAL_SECONDS) for POLL_EARLY_WINDOW_SECONDS after submitting. Later, the
+    # spacing grows with the request's age (5 % of it), from POLL_INTERVAL_SECONDS up to
+    # POLL_MAX_INTERVAL_SECONDS (set it to POLL_INTERVAL_SECONDS for a fixed spacing). A Tavus callback
+    # still triggers a poll at once.
+    poll_early_interval_seconds: float = Field(default=10, gt=0)
+    poll_early_window_seconds: float = Field(default=300, ge=0)
+    poll_max_interval_seconds: float = Field(default=300, gt=0)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's multi-line report into one line per the first bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise SettingsError(f"{name} is invalid: {first['msg']}") from None

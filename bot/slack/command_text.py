@@ -1,0 +1,129 @@
+"""Reading what someone typed after `/replica` (or next to a photo) into a typed command. Pure: no I/O.
+
+Slack-shaped on purpose: it undoes what Slack clients do to text (curly quotes, `<https://…|label>` links).
+A `CommandError` says what could not be understood; the renderer words it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from bot.domain.requests import CreateArgs
+
+SUBCOMMANDS = ("create", "status", "list", "delete", "explain", "errors", "voices", "help")
+
+# Slack clients turn straight quotes into curly ones as people type.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+# Slack wraps links as <https://…> or <https://…|label> even with should_escape off.
+_SLACK_LINK = re.compile(r"<((?:https?|ftp|file)://[^|>]+)(?:\|[^>]*)?>")
+_KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.S)
+
+CREATE_KEYS = {"voice", "name", "video", "consent", "image"}
+
+
+class CommandError(ValueError):
+    """The text could not be understood. `problem` is one of `PROBLEMS`; `key` names the option involved."""
+
+    PROBLEMS = frozenset(
+        {
+            "unclosed_quote",
+            "duplicate_key",
+            "unknown_key",
+            "several_links",
+            "image_twice",
+            "image_and_video",
+            "consent_without_video",
+            "empty_name",
+        }
+    )
+
+    def __init__(self, problem: str, key: str | None = None) -> None:
+        if problem not in self.PROBLEMS:
+            raise ValueError(f"unknown command problem {problem!r}")
+        super().__init__(f"{problem}: {key}" if key else problem)
+        self.problem = problem
+        self.key = key
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str
+    args: tuple[str, ...] = ()
+    options: dict[str, str] = field(default_factory=dict)
+    # Set when the person typed a subcommand we do not know, so help can say so.
+    unknown: str | None = None
+
+
+def tokenize(text: str) -> list[str]:
+    cleaned = _SLACK_LINK.sub(r"\1", text.translate(_QUOTES)).strip()
+    try:
+        return shlex.split(cleaned)
+    except ValueError:
+        raise CommandError("unclosed_quote") from None
+
+
+def parse(text: str) -> ParsedCommand:
+    tokens = tokenize(text or "")
+    if not tokens:
+        return ParsedCommand("help")
+    head, rest = tokens[0].lower(), tokens[1:]
+    if head not in SUBCOMMANDS:
+        return ParsedCommand("help", unknown=tokens[0])
+    args: list[str] = []
+    options: dict[str, str] = {}
+    for token in rest:
+        match = _KEY_VALUE.match(token)
+        if match and not token.lower().startswith(("http://", "https://")):
+            key = match.group(1).lower()
+            if key in options:
+                raise CommandError("duplicate_key", key)
+            options[key] = match.group(2).strip()
+        else:
+            args.append(token)
+    return ParsedCommand(head, tuple(args), options)
+
+
+def create_args(command: ParsedCommand) -> CreateArgs:
+    """Validate the shape of `create` (not the image itself: the photo checks do that)."""
+    unknown = sorted(set(command.options) - CREATE_KEYS)
+    if unknown:
+        raise CommandError("unknown_key", unknown[0])
+    if len(command.args) > 1:
+        raise CommandError("several_links")
+    if command.args and command.options.get("image"):
+        raise CommandError("image_twice")
+    image = command.options.get("image") or (command.args[0] if command.args else None)
+    video = command.options.get("video") or None
+    if image and video:
+        raise CommandError("image_and_video")
+    consent = command.options.get("consent") or None
+    if consent and not video:
+        raise CommandError("consent_without_video")
+    name = command.options.get("name")
+    if name is not None and not name.strip():
+        raise CommandError("empty_name")
+    voice = command.options.get("voice")
+    return CreateArgs(
+        image_url=image,
+        video_url=video,
+        consent_url=consent,
+        voice=voice.strip().lower() if voice else None,
+        name=name.strip() if name else None,
+    )
+
+
+def as_create(text: str) -> ParsedCommand | None:
+    """What a message next to a photo asks for: `create voice=anna`, or just `voice=anna name="Ana"`;
+    None when it asks for something else (help)."""
+    stripped = text.strip()
+    parsed = parse(stripped)
+    if parsed.name == "create":
+        return parsed
+    if parsed.name != "help" or (parsed.unknown is None and stripped):
+        return None
+    # Anything else next to a photo is read as options for `create`; chatty words are not image links.
+    as_options = parse(f"create {stripped}")
+    links = tuple(a for a in as_options.args if a.lower().startswith(("http://", "https://")))
+    return ParsedCommand("create", links, as_options.options)

@@ -1,0 +1,19 @@
+"""The ids Slack sends back to us: button actions, the modal's callback, the shortcut's callback.
+
+The rendering layer puts them on what it builds; the listeners in `handlers/` register for them.
+"""
+
+from __future__ import annotations
+
+CONFIRM_ACTION = "confirm_request"
+CANCEL_ACTION = "cancel_request"
+RETRY_ACTION = "retry_request"
+# Link buttons open in the browser; Slack still reports the click.
+GUIDELINE_ACTION = "open_guideline"
+HOME_FILTER_ACTION_PREFIX = "home_filter_"
+MODAL_CALLBACK_ID = "replica_create_modal"
+HOME_CALLBACK_ID = "replica_home"
+# The "Create replica" message shortcut, as declared in manifest.yml.
+SHORTCUT_CALLBACK_ID = "create_replica"
+# Message metadata on every post the outbox makes, carrying the outbox id (see bot/slack/exactly_once.py).
+METADATA_EVENT = "replica_bot_notification"

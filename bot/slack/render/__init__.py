@@ -1,0 +1,98 @@
+"""Everything the bot says in Slack, in words and Block Kit, built from domain objects: this package holds
+all user wording. Anything a person or Tavus wrote is escaped before it is echoed.
+
+- `card`: the request card; `thread`: the failure, completion and stall posts and the requester's DM;
+- `answers`: replies to the `/replica` subcommands; `forms`: the create form and the questions that wait
+  for an answer; `home`: the App Home tab;
+- `photos`, `refusals`: why something was refused (framed by `bot.slack.errors.user_message`).
+"""
+
+from bot.slack.render.answers import (
+    accepted_message,
+    deleted_message,
+    errors_message,
+    explain_entry,
+    explain_unknown,
+    help_message,
+    list_message,
+    looking_at_replica,
+    no_photo_in_message,
+    status_line,
+    upload_help,
+    voice_description,
+    voices_message,
+    which_one,
+)
+from bot.slack.render.blocks import Block, Message, escape, link
+from bot.slack.render.card import elapsed, progress_bar, request_card
+from bot.slack.render.forms import (
+    CANCELLED,
+    FIELD_ERRORS,
+    SUBMITTING,
+    confirmation,
+    photo_advisory,
+    photo_refused,
+    question,
+    upload_modal,
+)
+from bot.slack.render.home import HOME_FILTERS, HOME_LIMIT, home_view
+from bot.slack.render.photos import IMAGE_REQUIREMENTS, finding_detail, refusal_text, refused_message
+from bot.slack.render.refusals import resume_failed_message, something_went_wrong, submit_error_text
+from bot.slack.render.thread import (
+    CREDIT_NOTE,
+    completion_post,
+    failure_post,
+    fallback_notice,
+    requester_dm,
+    stored_failure,
+    stuck_notice,
+)
+
+__all__ = [
+    "CANCELLED",
+    "CREDIT_NOTE",
+    "FIELD_ERRORS",
+    "HOME_FILTERS",
+    "HOME_LIMIT",
+    "IMAGE_REQUIREMENTS",
+    "SUBMITTING",
+    "Block",
+    "Message",
+    "accepted_message",
+    "completion_post",
+    "confirmation",
+    "deleted_message",
+    "elapsed",
+    "errors_message",
+    "escape",
+    "explain_entry",
+    "explain_unknown",
+    "failure_post",
+    "fallback_notice",
+    "finding_detail",
+    "help_message",
+    "home_view",
+    "link",
+    "list_message",
+    "looking_at_replica",
+    "no_photo_in_message",
+    "photo_advisory",
+    "photo_refused",
+    "progress_bar",
+    "question",
+    "refusal_text",
+    "refused_message",
+    "request_card",
+    "requester_dm",
+    "resume_failed_message",
+    "something_went_wrong",
+    "status_line",
+    "stored_failure",
+    "stuck_notice",
+    "submit_error_text",
+    "upload_help",
+    "upload_modal",
+    "voice_description",
+    "voices_message",
+    "which_one",
+]

@@ -1,0 +1,141 @@
+"""The App Home tab: each person's replica requests, and everyone's (with filters) for admins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.domain.catalogue import Catalogue
+from bot.domain.resubmission import RETRYABLE
+from bot.slack.ids import HOME_CALLBACK_ID, HOME_FILTER_ACTION_PREFIX
+from bot.slack.render.blocks import (
+    MAX_VIEW_BLOCKS,
+    Block,
+    context,
+    date,
+    escape,
+    is_channel_id,
+    section,
+    shorten,
+)
+from bot.slack.render.card import STATUS_LABELS, elapsed, progress_bar
+from bot.slack.render.photos import IMAGE_REQUIREMENTS
+from bot.slack.render.refusals import submit_error_text
+from bot.slack.render.thread import retry_button, stored_failure
+from storage.models import ReplicaRequest, RequestStatus
+
+# Filter name → (button label, statuses shown; None for all).
+HOME_FILTERS: dict[str, tuple[str, tuple[RequestStatus, ...] | None]] = {
+    "all": ("All", None),
+    "in_flight": (
+        "In flight",
+        (
+            RequestStatus.RECEIVED,
+            RequestStatus.AWAITING_CONFIRMATION,
+            RequestStatus.SUBMITTING,
+            RequestStatus.TRAINING,
+        ),
+    ),
+    "failed": ("Failed", (RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)),
+    "done": ("Done", (RequestStatus.COMPLETED,)),
+}
+HOME_LIMIT = 25
+
+
+def home_view(
+    requests: Sequence[ReplicaRequest],
+    *,
+    is_admin: bool,
+    catalogue: Catalogue,
+    active_filter: str = "all",
+    viewer: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The App Home tab: the viewer's requests, or everyone's with filters for an admin."""
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Replica requests"}}]
+    if is_admin:
+        blocks.append(context("You're an admin, so you see everyone's requests, newest first."))
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "home_filters",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"{HOME_FILTER_ACTION_PREFIX}{key}",
+                        "value": key,
+                        "text": {"type": "plain_text", "text": label},
+                        **({"style": "primary"} if key == active_filter else {}),
+                    }
+                    for key, (label, _) in HOME_FILTERS.items()
+                ],
+            }
+        )
+    else:
+        blocks.append(
+            context("Your replica requests, newest first. Start one with `/replica create` in a channel.")
+        )
+    blocks.append({"type": "divider"})
+    if not requests:
+        empty = (
+            "Nothing here yet. `/replica create` in a channel starts a request."
+            if active_filter == "all"
+            else f"No requests are *{HOME_FILTERS.get(active_filter, ('this', None))[0].lower()}* right now."
+        )
+        blocks.append(section(empty))
+    for request in list(requests)[:HOME_LIMIT]:
+        can_retry = is_admin or request.requester_id == viewer
+        blocks.extend(
+            _home_entry(request, catalogue=catalogue, show_requester=is_admin, can_retry=can_retry, now=now)
+        )
+    if len(requests) > HOME_LIMIT:
+        blocks.append(
+            context(f"Showing the newest {HOME_LIMIT}. `/replica status <replica_id>` finds any other.")
+        )
+    blocks.append({"type": "divider"})
+    blocks.append(context(f"*Photo checklist:* {IMAGE_REQUIREMENTS} · `/replica help` for everything else"))
+    return {
+        "type": "home",
+        "callback_id": HOME_CALLBACK_ID,
+        "private_metadata": active_filter if active_filter in HOME_FILTERS else "all",
+        "blocks": blocks[:MAX_VIEW_BLOCKS],
+    }
+
+
+def _home_entry(
+    request: ReplicaRequest,
+    *,
+    catalogue: Catalogue,
+    show_requester: bool,
+    can_retry: bool,
+    now: datetime | None,
+) -> list[Block]:
+    status = RequestStatus(request.status)
+    head = f"*{escape(shorten(request.replica_name, 200))}* · {STATUS_LABELS[status]}"
+    if show_requester:
+        head += f" · by <@{request.requester_id}>"
+    lines = [head]
+    if status == RequestStatus.TRAINING:
+        lines.append(
+            f"`{progress_bar(request.progress_percent)}` · "
+            f"{elapsed(request.submitted_at or request.created_at, now)} so far (usually 3–4 h)"
+        )
+    elif status == RequestStatus.FAILED:
+        failure = stored_failure(request, catalogue)
+        if (entry := failure.entry) is not None:
+            lines.append(f"*{escape(entry.title)}* — `/replica explain {entry.code}` says what to do")
+        elif failure.raw:
+            lines.append(f"Tavus said: {escape(shorten(failure.raw, 300))}")
+    elif status == RequestStatus.SUBMIT_FAILED and request.submit_error:
+        lines.append(escape(shorten(submit_error_text(request.submit_error), 300)))
+    summary = section("\n".join(lines))
+    if can_retry and status in RETRYABLE and request.id is not None:
+        summary["accessory"] = retry_button(request.id)
+    details = []
+    if request.replica_id:
+        details.append(f"`{request.replica_id}`")
+    details.append(date(request.created_at.timestamp(), "requested {date_short_pretty} {time}", "requested"))
+    if request.channel_id.startswith(("C", "G")) and is_channel_id(request.channel_id):
+        details.append(f"in <#{request.channel_id}>")
+    return [summary, context(" · ".join(details))]

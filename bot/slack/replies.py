@@ -1,0 +1,69 @@
+"""Saying something to the requester where they are looking: in the thread of their message, or privately
+(ephemeral) in the channel. A reply that fails is logged and never raises: it must not hide what it was
+about, nor turn into a second error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.slack.render import Message
+
+log = logging.getLogger(__name__)
+
+Reply = Callable[[Message], None]
+
+
+def in_thread(client: WebClient, channel: str, thread_ts: str) -> Reply:
+    def reply(message: Message) -> None:
+        try:
+            client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks or None
+            )
+        except SlackApiError as exc:
+            log.warning("could not reply in thread %s/%s: %s", channel, thread_ts, exc.response.get("error"))
+        except SlackClientError:
+            log.warning("could not reply in thread %s/%s", channel, thread_ts, exc_info=True)
+
+    return reply
+
+
+def privately(client: WebClient, respond: Respond | None, channel: str, user: str) -> Reply:
+    """An ephemeral message to `user` in `channel`; where the bot cannot post there (a channel it was not
+    invited to), the command's response_url (`respond`) instead."""
+
+    def reply(message: Message) -> None:
+        blocks = message.blocks or None
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, text=message.text, blocks=blocks)
+            return
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.info("ephemeral reply in %s failed (%s); trying response_url", channel, error)
+        except SlackClientError:
+            log.warning("ephemeral reply in %s failed", channel, exc_info=True)
+        if respond is None:
+            return
+        try:
+            respond(text=message.text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        except Exception:
+            log.warning("reply through response_url failed too", exc_info=True)
+
+    return reply
+
+
+def in_dm(client: WebClient, user: str) -> Reply:
+    """A message in the bot's DM with `user` (a click in the App Home has no channel to answer in)."""
+
+    def reply(message: Message) -> None:
+        try:
+            client.chat_postMessage(channel=user, text=message.text, blocks=message.blocks or None)
+        except SlackClientError:
+            log.warning("could not reply to %s in their DM", user, exc_info=True)
+
+    return reply
+

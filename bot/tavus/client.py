@@ -1,0 +1,354 @@
+"""A small typed client for the Tavus replica API (see shared/reference/tavus-api.md).
+
+The client maps Tavus' answers onto a short error hierarchy so callers can decide who to tell:
+auth problems go to the operator, bad requests to the requester, and anything transient is retried
+here (with tenacity) before it surfaces as :class:`TavusUnavailable`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import threading
+import time
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from bot.tavus.errors import TavusAuthError, TavusBadRequest, TavusError, TavusNotFound, TavusUnavailable
+from bot.tavus.models import CreatedReplica, Replica, normalise_status, optional_str
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
+
+# A create that got no answer may still have been accepted; only these failures prove the request
+# never reached Tavus, so only these are safe to repeat without risking a duplicate (billed) replica.
+_NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_MAX_REASON_CHARS = 300
+# Connections kept open to Tavus. The poller runs up to POLL_CONCURRENCY requests at once and submissions
+# share the client, so build_runtime sizes this above POLL_CONCURRENCY; past it, callers queue (pool timeout).
+DEFAULT_MAX_CONNECTIONS = 20
+
+
+class _RetryableStatus(Exception):
+    """Internal: a 429/5xx answer, raised so tenacity can decide whether to try again."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.retry_after = parse_retry_after(response.headers.get("retry-after"))
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date); ``None`` if unusable."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _error_reason(response: httpx.Response) -> str:
+    """Best human-readable reason from an error body, whatever shape it has."""
+    reason = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                reason = value.strip()
+                break
+            if isinstance(value, list) and value:
+                # FastAPI-style validation details: a list of {"msg": …} objects.
+                parts = [
+                    str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in value
+                ]
+                reason = "; ".join(parts)
+                break
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                reason = value["message"]
+                break
+    elif isinstance(body, str):
+        reason = body.strip()
+    if not reason and body is None:
+        reason = response.text.strip()
+    if not reason:
+        reason = response.reason_phrase or f"HTTP {response.status_code}"
+    if len(reason) > _MAX_REASON_CHARS:
+        reason = reason[: _MAX_REASON_CHARS - 1] + "…"
+    return reason
+
+
+class TavusClient:
+    """Synchronous client over ``httpx.Client``; one instance can be shared by a process."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: httpx.Timeout | None = None,
+        max_attempts: int = 5,
+        max_backoff: float = 30.0,
+        initial_backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is required")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if max_backoff < 0 or initial_backoff < 0:
+            raise ValueError("backoff values must not be negative")
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        # Spelled as a sum rather than wait_exponential_jitter, whose arguments changed within tenacity 9.x.
+        self._exponential = wait_exponential(multiplier=initial_backoff, max=max_backoff) + wait_random(
+            0, initial_backoff
+        )
+        # Keep-alive for every connection: with httpx's default of 20, a poller running more requests than
+        # that at once would open (and close) a new TCP connection for most of them.
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.Client(
+            base_url=self._base_url,
+            headers={"x-api-key": api_key, "accept": "application/json"},
+            timeout=timeout or DEFAULT_TIMEOUT,
+            transport=transport,
+            limits=limits,
+        )
+        # Retry-After applies to the whole client, not only to the call that got it: when Tavus says
+        # "wait", every thread sharing this client waits, instead of the others carrying on regardless.
+        self._pause_lock = threading.Lock()
+        self._paused_until = 0.0
+
+    def __repr__(self) -> str:
+        return f"TavusClient(base_url={self._base_url!r})"
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def create_replica(
+        self,
+        *,
+        replica_name: str | None = None,
+        train_image_url: str | None = None,
+        voice_name: str | None = None,
+        train_video_url: str | None = None,
+        consent_video_url: str | None = None,
+        callback_url: str | None = None,
+        model_name: str | None = None,
+    ) -> CreatedReplica:
+        if (train_image_url is None) == (train_video_url is None):
+            raise ValueError("give exactly one of train_image_url or train_video_url")
+        if train_image_url is not None and not voice_name:
+            raise ValueError("voice_name is required when training from an image")
+        fields = {
+            "replica_name": replica_name,
+            "train_image_url": train_image_url,
+            "voice_name": voice_name,
+            "train_video_url": train_video_url,
+            "consent_video_url": consent_video_url,
+            "callback_url": callback_url,
+            "model_name": model_name,
+        }
+        body = {key: value for key, value in fields.items() if value is not None}
+        data = self._json(self._request("POST", "/v2/replicas", json=body, idempotent=False))
+        raw_status = optional_str(data.get("status")) or ""
+        replica_id = optional_str(data.get("replica_id"))
+        if replica_id is None:
+            raise TavusError("Tavus accepted POST /v2/replicas but returned no replica_id")
+        return CreatedReplica(
+            replica_id=replica_id, status=normalise_status(raw_status), raw_status=raw_status
+        )
+
+    def get_replica(self, replica_id: str, *, verbose: bool = False) -> Replica:
+        params = {"verbose": "true"} if verbose else None
+        data = self._json(self._request("GET", self._replica_path(replica_id), params=params))
+        return Replica.from_api(data)
+
+    def list_replicas(self, *, limit: int = 100, page: int = 1) -> list[Replica]:
+        if limit < 1 or page < 1:
+            raise ValueError("limit and page must be at least 1")
+        response = self._request("GET", "/v2/replicas", params={"limit": limit, "page": page})
+        try:
+            body = response.json()
+        except ValueError:
+            raise TavusError("Tavus answered GET /v2/replicas with a body that is not JSON") from None
+        items = body.get("data") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            return []
+        return [Replica.from_api(item) for item in items if isinstance(item, dict)]
+
+    def delete_replica(self, replica_id: str, *, hard: bool = False) -> None:
+        params = {"hard": "true"} if hard else None
+        self._request("DELETE", self._replica_path(replica_id), params=params)
+
+    def rename_replica(self, replica_id: str, replica_name: str) -> None:
+        self._request("PATCH", f"{self._replica_path(replica_id)}/name", json={"replica_name": replica_name})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _replica_path(replica_id: str) -> str:
+        if not replica_id:
+            raise ValueError("replica_id must not be empty")
+        # Ids come from Slack users and stored rows; quoting stops "../" from reaching other endpoints.
+        return f"/v2/replicas/{quote(replica_id, safe='')}"
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]")
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            path = response.request.url.path
+            raise TavusError(
+                f"Tavus answered {response.request.method} {path} with an unexpected body",
+                status_code=response.status_code,
+            )
+        return data
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, _RetryableStatus):
+                return True
+            if isinstance(exc, httpx.UnsupportedProtocol):
+                return False  # a misconfigured base URL will not fix itself
+            if idempotent:
+                return isinstance(exc, httpx.TransportError)
+            return isinstance(exc, _NOT_SENT_ERRORS)
+
+        retrying = Retrying(
+            retry=retry_if_exception(should_retry),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._wait,
+            before_sleep=lambda state: self._log_retry(method, path, state),
+            reraise=True,
+        )
+        try:
+            return retrying(self._send_once, method, path, params, json)
+        except _RetryableStatus as exc:
+            status = exc.response.status_code
+            reason = self._redact(_error_reason(exc.response))
+            raise TavusUnavailable(
+                f"Tavus {method} {path} kept failing: HTTP {status}: {reason}", status_code=status
+            ) from None
+        except httpx.TransportError as exc:
+            kind = type(exc).__name__
+            if not idempotent and not isinstance(exc, _NOT_SENT_ERRORS):
+                summary = f"Tavus {method} {path} got no answer ({kind}); it may or may not have been applied"
+            else:
+                summary = f"Tavus {method} {path} could not be reached ({kind})"
+            raise TavusUnavailable(summary) from None
+        except httpx.HTTPError as exc:
+            # e.g. a body that fails to decode: still Tavus' fault, but never an httpx type for callers.
+            raise TavusError(f"Tavus {method} {path} failed ({type(exc).__name__})") from None
+
+    def _send_once(
+        self, method: str, path: str, params: dict[str, Any] | None, json: dict[str, Any] | None
+    ) -> httpx.Response:
+        self._wait_out_pause()
+        response = self._http.request(method, path, params=params, json=json)
+        status = response.status_code
+        if status < 300:
+            return response
+        if status == 429 or status >= 500:
+            error = _RetryableStatus(response)
+            if error.retry_after:
+                self._pause(min(error.retry_after, self._max_backoff))
+            raise error
+        reason = self._redact(_error_reason(response))
+        summary = f"Tavus {method} {path} answered HTTP {status}: {reason}"
+        if status in (401, 403):
+            raise TavusAuthError(summary, status_code=status)
+        if status in (400, 422):
+            raise TavusBadRequest(summary, message=reason, status_code=status)
+        if status == 404:
+            raise TavusNotFound(summary, status_code=status)
+        raise TavusError(summary, status_code=status)
+
+    def _pause(self, seconds: float) -> None:
+        with self._pause_lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def _wait_out_pause(self) -> None:
+        # Bounded: _pause never sets more than max_backoff ahead, and only a new Retry-After extends it.
+        while (remaining := self._paused_until - time.monotonic()) > 0:
+            time.sleep(remaining)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
+            return min(exc.retry_after, self._max_backoff)
+        return min(float(self._exponential(state)), self._max_backoff)
+
+    def _log_retry(self, method: str, path: str, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        what = f"HTTP {exc.response.status_code}" if isinstance(exc, _RetryableStatus) else type(exc).__name__
+        delay = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "Tavus %s %s failed (%s); attempt %d of %d, retrying in %.2fs",
+            method,
+            path,
+            what,
+            state.attempt_number,
+            self._max_attempts,
+            delay,
+        )

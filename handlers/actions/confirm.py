@@ -1,0 +1,61 @@
+"""Buttons under a question or a doubtful photo: "Yes — submit it" / "Submit anyway", or "Cancel" /
+"Use another photo". Only the requester can answer, and a double click submits once."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+from bot.domain.errors import RequestGone
+from bot.domain.requests import Outcome
+from bot.slack import render
+from bot.slack.replies import privately
+from handlers.payloads import Click, Payload
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def on_confirm(
+    ack: Ack, body: Payload, action: Payload, client: WebClient, respond: Respond, services: Services
+) -> None:
+    ack()
+    click = Click.read(body, action)
+    reply = privately(client, respond, click.channel_id or "", click.user_id)
+    submission, intake = services.submission, services.intake
+
+    def job() -> Outcome:
+        request_id = _request_id(click)
+        if request_id is None:
+            raise RequestGone()
+        confirmed = submission.confirm(request_id, click.user_id)
+        _replace(respond, render.SUBMITTING)
+        return submission.send_to_tavus(confirmed)
+
+    intake.after_ack(reply, job)
+
+
+def on_cancel(
+    ack: Ack, body: Payload, action: Payload, client: WebClient, respond: Respond, services: Services
+) -> None:
+    ack()
+    click = Click.read(body, action)
+    request_id = _request_id(click)
+    if request_id is not None and services.submission.cancel(request_id, click.user_id):
+        _replace(respond, render.CANCELLED)
+
+
+def _request_id(click: Click) -> int | None:
+    try:
+        return int(click.value)
+    except ValueError:
+        return None
+
+
+def _replace(respond: Respond, text: str) -> None:
+    try:
+        respond(text=text, replace_original=True)
+    except Exception:
+        log.info("could not replace the original message", exc_info=True)

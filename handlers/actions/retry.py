@@ -1,0 +1,29 @@
+"""The "Retry with a new photo" button (failure post, requester DM, App Home): the form, prefilled, for the
+requester or an admin; anyone else is told who can."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from bot.domain.errors import Refusal
+from bot.slack.errors import user_message
+from bot.slack.replies import in_dm, privately
+from handlers.payloads import Click, FormPlace, Payload
+from handlers.services import Services
+from handlers.views.create_form import open_form
+
+
+def on_retry(ack: Ack, body: Payload, action: Payload, client: WebClient, services: Services) -> None:
+    ack()
+    click = Click.read(body, action)
+    try:
+        plan = services.retries.plan(click.value, click.user_id)
+    except Refusal as refused:
+        # Clicked in the App Home tab, there is no channel to answer in: answer in the DM.
+        channel = click.channel_id
+        reply = privately(client, None, channel, click.user_id) if channel else in_dm(client, click.user_id)
+        reply(user_message(refused, services.catalogue))
+        return
+    place = FormPlace(plan.channel_id, plan.thread_ts, retry_of=plan.request_id)
+    open_form(services, client, click.trigger_id, place, name=plan.replica_name, voice=plan.voice_name)

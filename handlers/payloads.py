@@ -1,0 +1,169 @@
+"""Slack payloads read into typed values, so listeners work with names instead of digging in dicts.
+
+Each reader takes what Bolt hands a listener (`command`, `body`, `event`, `action`, `view`, `shortcut`)
+and is tolerant of what Slack may leave out; nothing here talks to Slack or the database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.requests import Requester
+from bot.slack.files import SlackFile, photo_files
+
+Payload = dict[str, Any]
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    requester: Requester
+    text: str
+    trigger_id: str
+
+    @classmethod
+    def read(cls, command: Payload) -> SlashCommand:
+        requester = Requester(
+            user_id=command["user_id"], channel_id=command["channel_id"], team_id=command.get("team_id")
+        )
+        return cls(requester, command.get("text") or "", command.get("trigger_id") or "")
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button click: who, where (None in the App Home tab), and the button's value."""
+
+    user_id: str
+    channel_id: str | None
+    value: str
+    trigger_id: str
+
+    @classmethod
+    def read(cls, body: Payload, action: Payload) -> Click:
+        channel = (body.get("channel") or {}).get("id")
+        value = str(action.get("value") or "")
+        return cls(body["user"]["id"], channel or None, value, body.get("trigger_id", ""))
+
+
+@dataclass(frozen=True)
+class PhotoMessage:
+    """A message for the bot (a mention, or a DM): its text with the mentions taken out, and its photos."""
+
+    requester: Requester
+    ts: str
+    thread_ts: str
+    text: str
+    photos: tuple[SlackFile, ...]
+    # Keys of this delivery: Slack retries, and one upload can arrive as app_mention and message.
+    delivery_keys: tuple[str, ...]
+
+    @classmethod
+    def read(cls, event: Payload, body: Payload) -> PhotoMessage | None:
+        """None for messages nobody needs to answer: the bot's own, or ones without a person."""
+        if event.get("bot_id") or not event.get("user"):
+            return None
+        channel, ts = event["channel"], event["ts"]
+        keys = [f"message:{channel}:{ts}"] + ([f"event:{body['event_id']}"] if body.get("event_id") else [])
+        return cls(
+            requester=Requester(user_id=event["user"], channel_id=channel, team_id=body.get("team_id")),
+            ts=ts,
+            thread_ts=event.get("thread_ts") or ts,
+            text=_MENTION.sub("", event.get("text") or ""),
+            photos=tuple(photo_files(event.get("files"))),
+            delivery_keys=tuple(keys),
+        )
+
+
+@dataclass(frozen=True)
+class MessageShortcut:
+    """The "Create replica" shortcut on a message: its photos, and the thread to answer in."""
+
+    user_id: str
+    channel_id: str
+    trigger_id: str
+    thread_ts: str | None
+    photos: tuple[SlackFile, ...]
+
+    @classmethod
+    def read(cls, shortcut: Payload) -> MessageShortcut:
+        message = shortcut.get("message") or {}
+        return cls(
+            user_id=shortcut["user"]["id"],
+            channel_id=(shortcut.get("channel") or {}).get("id", ""),
+            trigger_id=shortcut.get("trigger_id", ""),
+            thread_ts=message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"),
+            photos=tuple(photo_files(message.get("files"))),
+        )
+
+
+@dataclass(frozen=True)
+class FormPlace:
+    """Where a request made with the form goes, kept in the view's private_metadata."""
+
+    channel_id: str
+    thread_ts: str | None = None
+    retry_of: int | None = None
+    file: Payload | None = None
+
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "channel_id": self.channel_id,
+                "thread_ts": self.thread_ts,
+                "retry_of": self.retry_of,
+                "file": self.file,
+            }
+        )
+
+    @classmethod
+    def load(cls, metadata: str | None) -> FormPlace:
+        data = json.loads(metadata or "{}")
+        return cls(data["channel_id"], data.get("thread_ts"), data.get("retry_of"), data.get("file"))
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    """The create form, as submitted: Slack enforces required inputs in its clients, but a submission is
+    only a signed request, so nothing here is assumed present."""
+
+    user_id: str
+    team_id: str | None
+    place: FormPlace
+    # Uploaded in the form, or the photo of the message the shortcut was used on.
+    files: tuple[Payload, ...]
+    has_file_input: bool
+    name: str | None
+    voice: str | None
+    rights_affirmed: bool
+
+    @classmethod
+    def read(cls, body: Payload, view: Payload) -> FormSubmission:
+        values: Payload = view["state"]["values"]
+        place = FormPlace.load(view.get("private_metadata"))
+        uploaded = list(values.get("photo", {}).get("file", {}).get("files") or [])
+        files = uploaded or ([place.file] if place.file else [])
+        voice = values.get("voice", {}).get("value", {}).get("selected_option")
+        return cls(
+            user_id=body["user"]["id"],
+            team_id=(body.get("team") or {}).get("id"),
+            place=place,
+            files=tuple(files),
+            has_file_input="photo" in values,
+            name=(values.get("name", {}).get("value", {}) or {}).get("value"),
+            voice=voice.get("value") if voice else None,
+            rights_affirmed=bool(values.get("rights", {}).get("value", {}).get("selected_options")),
+        )
+
+
+def who_and_where(body: Payload) -> tuple[str | None, str | None]:
+    """The person and channel any Slack request came from, when it says."""
+    if "user_id" in body:
+        return body.get("user_id"), body.get("channel_id")
+    event = body.get("event") or {}
+    user = (body.get("user") or {}).get("id") or event.get("user")
+    channel = (body.get("channel") or {}).get("id") or event.get("channel")
+    return user, channel

@@ -1,0 +1,41 @@
+"""What the listeners use, built once by the composition root (`bot.service.runtime`) and handed to each
+listener by name: every listener takes `services: Services`, which a middleware puts on the request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.domain.access import Access
+from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
+from bot.domain.deletion import DeletionService
+from bot.domain.queries import RequestQueries
+from bot.domain.resubmission import Resubmission
+from bot.domain.submission import SubmissionService
+from bot.slack.home_tab import HomePublisher
+from bot.slack.intake import Intake
+
+
+@dataclass(frozen=True)
+class Voices:
+    """The stock voices offered, the one used when none is named, and what each sounds like."""
+
+    names: tuple[str, ...]
+    default: str | None = None
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Services:
+    submission: SubmissionService
+    intake: Intake
+    deletion: DeletionService
+    requests: RequestQueries
+    retries: Resubmission
+    access: Access
+    catalogue: Catalogue
+    home: HomePublisher
+    voices: Voices
+    # Records Slack delivery keys; False if any was seen before (a retry, or an upload's twin event).
+    first_delivery: Callable[[Sequence[str]], bool]
+    docs_url: str = DEFAULT_DOCS_BASE_URL

@@ -1,0 +1,12 @@
+"""Form submissions."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack.ids import MODAL_CALLBACK_ID
+from handlers.views import create_form
+
+
+def register(app: App) -> None:
+    app.view(MODAL_CALLBACK_ID)(create_form.on_submit)

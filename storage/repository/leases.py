@@ -1,0 +1,195 @@
+"""Exclusive leases: a worker takes rows with one `UPDATE … RETURNING`, so several processes sharing one
+database never poll a replica twice or deliver a notification twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy import Table, and_, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import (
+    IN_FLIGHT,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    ReplicaRequest,
+    RequestStatus,
+    UTCDateTime,
+    table,
+    utcnow,
+)
+
+_requests = table(ReplicaRequest)
+_outbox = table(OutboxMessage)
+
+
+def _claim(
+    engine: Engine,
+    table: Table,
+    due: ColumnElement[bool],
+    order_by: ColumnElement[Any] | tuple[ColumnElement[Any], ...],
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    columns: Sequence[ColumnElement[Any]] = (),
+) -> list[tuple[Any, ...]]:
+    """Lease up to `limit` due rows to `owner` in one statement; returns (id, *columns) for each, by id.
+
+    The condition is repeated in the outer WHERE on purpose: SQLite has no SKIP LOCKED, and on PostgreSQL
+    a row can stop being due between the subquery and the update; the outer check keeps the claim exclusive.
+    """
+    free = or_(table.c.lease_until.is_(None), table.c.lease_until < now)
+    condition = and_(due, free)
+    ordering = order_by if isinstance(order_by, tuple) else (order_by,)
+    candidates = sa.select(table.c.id).where(condition).order_by(*ordering).limit(limit)
+    if engine.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    # A CTE, not `IN (subquery)`: PostgreSQL may re-run a correlated-looking subquery per outer row, and
+    # with SKIP LOCKED each re-run picks other rows, so one claim could lease far more than `limit`.
+    # A CTE that locks rows is always evaluated once.
+    chosen = candidates.cte("chosen")
+    statement = (
+        update(table)
+        .where(table.c.id.in_(sa.select(chosen.c.id)), condition)
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+        .returning(table.c.id, *columns)
+    )
+    with engine.begin() as connection:
+        return sorted((tuple(row) for row in connection.execute(statement)), key=lambda row: row[0])
+
+
+def claim_due_requests(
+    engine: Engine, *, owner: str, now: datetime | None = None, limit: int = 500, lease_seconds: float = 120
+) -> list[int]:
+    claimed = claim_due_polls(engine, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds)
+    return [poll.request_id for poll in claimed]
+
+
+class DuePoll(NamedTuple):
+    """A leased in-flight request, with what the poller needs to judge Tavus' answer about it."""
+
+    request_id: int
+    replica_id: str | None
+    training_progress: str | None
+    # When training started (or, before that, when the request was made) and when progress last moved.
+    started_at: datetime
+    progress_changed_at: datetime | None
+
+
+_POLL_COLUMNS = (
+    _requests.c.replica_id,
+    _requests.c.training_progress,
+    # Typed, so the value comes back timezone-aware like the columns themselves.
+    sa.type_coerce(sa.func.coalesce(_requests.c.submitted_at, _requests.c.created_at), UTCDateTime()),
+    _requests.c.progress_changed_at,
+)
+
+
+def claim_due_polls(
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime | None = None,
+    due_by: datetime | None = None,
+    limit: int = 500,
+    lease_seconds: float = 120,
+) -> list[DuePoll]:
+    """Lease in-flight requests due by `due_by` (default: now), most overdue first, by id.
+
+    What the poller needs comes back from the same UPDATE … RETURNING, so it reads nothing per request.
+    """
+    now = now or utcnow()
+    due = and_(
+        _requests.c.status.in_([s.value for s in IN_FLIGHT]), _requests.c.next_poll_at <= (due_by or now)
+    )
+    rows = _claim(
+        engine,
+        _requests,
+        due,
+        _requests.c.next_poll_at,
+        owner=owner,
+        now=now,
+        limit=limit,
+        lease_seconds=lease_seconds,
+        columns=_POLL_COLUMNS,
+    )
+    return [DuePoll(*row) for row in rows]
+
+
+def claim_request(engine: Engine, request_id: int, *, owner: str, lease_seconds: float = 30) -> bool:
+    """Lease one in-flight request now, whether or not it is due (a callback is a reason to look)."""
+    now = utcnow()
+    due = and_(_requests.c.id == request_id, _requests.c.status.in_([s.value for s in IN_FLIGHT]))
+    return bool(
+        _claim(
+            engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=1, lease_seconds=lease_seconds
+        )
+    )
+
+
+def claim_stalled_submissions(
+    engine: Engine,
+    *,
+    owner: str,
+    older_than: timedelta,
+    status: RequestStatus = RequestStatus.SUBMITTING,
+    limit: int = 20,
+    lease_seconds: float = 300,
+) -> list[int]:
+    """Requests left in "submitting" (a crash between calling Tavus and recording its answer), or with
+    `status` RECEIVED, acked but never checked (a crash before that)."""
+    now = utcnow()
+    due = and_(_requests.c.status == status.value, _requests.c.updated_at < now - older_than)
+    rows = _claim(
+        engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
+    )
+    return [row[0] for row in rows]
+
+
+def claim_due_outbox(
+    engine: Engine, *, owner: str, now: datetime | None = None, limit: int = 200, lease_seconds: float = 60
+) -> list[int]:
+    now = now or utcnow()
+    due = and_(_outbox.c.status == OutboxStatus.PENDING.value, _outbox.c.next_attempt_at <= now)
+    # Cards and thread posts first; the DM that points at a thread post can wait for a busy moment to pass.
+    dm_last = sa.case((_outbox.c.kind == OutboxKind.REQUESTER_DM.value, 1), else_=0)
+    rows = _claim(
+        engine, _outbox, due, (dm_last, _outbox.c.id), owner=owner, now=now, limit=limit,
+        lease_seconds=lease_seconds,
+    )
+    return [row[0] for row in rows]
+
+
+def renew_outbox_lease(engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float) -> bool:
+    """Extend our lease just before talking to Slack; False means another worker took the row over."""
+    return _extend_outbox_lease(engine, outbox_id, owner=owner, lease_seconds=lease_seconds) is not None
+
+
+def start_outbox_attempt(engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float) -> int | None:
+    """Extend our lease and count one more post, in one statement, just before posting: the attempt count
+    (so a later retry knows to look for this post first), or None if another worker took the row over."""
+    return _extend_outbox_lease(
+        engine, outbox_id, owner=owner, lease_seconds=lease_seconds, attempts=_outbox.c.attempts + 1
+    )
+
+
+def _extend_outbox_lease(
+    engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float, **values: object
+) -> int | None:
+    now = utcnow()
+    statement = (
+        update(_outbox)
+        .where(_outbox.c.id == outbox_id, _outbox.c.lease_owner == owner, _outbox.c.lease_until > now)
+        .values(lease_until=now + timedelta(seconds=lease_seconds), **values)
+        .returning(_outbox.c.attempts)
+    )
+    with engine.begin() as connection:
+        result: int | None = connection.execute(statement).scalar_one_or_none()
+        return result

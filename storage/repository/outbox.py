@@ -1,0 +1,199 @@
+"""The outbox: notifications waiting for Slack, written in the same transaction as the change that caused
+them, and what delivery records about each one (attempts, the posted ts, a move to the requester's DM)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import update
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col, select
+
+from storage.db import session_scope
+from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, UTCDateTime, table, utcnow
+
+_requests = table(ReplicaRequest)
+_outbox = table(OutboxMessage)
+
+
+def _key(request_id: int, kind: OutboxKind) -> str:
+    return f"{request_id}:{kind}"
+
+
+def arm_card(session: Session, request_id: int) -> None:
+    """Ask for the request card to be (re)rendered; repeated calls before delivery coalesce into one."""
+    key = _key(request_id, OutboxKind.CARD)
+    row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).first()
+    if row is None:
+        session.add(OutboxMessage(request_id=request_id, kind=OutboxKind.CARD, dedupe_key=key))
+        return
+    row.version += 1
+    if row.status != OutboxStatus.DEAD:
+        row.status = OutboxStatus.PENDING
+        row.next_attempt_at = utcnow()
+    session.add(row)
+
+
+def enqueue_once(session: Session, request_id: int, kind: OutboxKind) -> bool:
+    """Queue a one-off notification; False if it was already queued (or sent) for this request."""
+    key = _key(request_id, kind)
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
+        return False
+    # The unique dedupe_key is the real guard: a concurrent insert of the same key fails the transaction,
+    # which rolls back the status change with it, so the other worker's identical change stands alone.
+    session.add(OutboxMessage(request_id=request_id, kind=kind, dedupe_key=key))
+    return True
+
+
+def get(engine: Engine, outbox_id: int) -> OutboxMessage | None:
+    with session_scope(engine) as session:
+        return session.get(OutboxMessage, outbox_id)
+
+
+def load_for_delivery(
+    engine: Engine, outbox_id: int
+) -> tuple[OutboxMessage, ReplicaRequest, ReplicaRequest | None] | None:
+    """The row, its request, and for a card the failed request it retries (its card links back)."""
+    with session_scope(engine) as session:
+        row = session.get(OutboxMessage, outbox_id)
+        request = session.get(ReplicaRequest, row.request_id) if row else None
+        if row is None or request is None:
+            return None
+        original = (
+            session.get(ReplicaRequest, request.retry_of)
+            if row.kind == OutboxKind.CARD and request.retry_of
+            else None
+        )
+        return row, request, original
+
+
+def destinations(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(outbox id, kind, where it goes) for each row, in one query: the channel of the request's card,
+    or `dm:<user>` for a note to the requester. One destination's rows are delivered in order."""
+    if not outbox_ids:
+        return []
+    statement = (
+        sa.select(
+            _outbox.c.id,
+            _outbox.c.kind,
+            sa.func.coalesce(_requests.c.card_channel_id, _requests.c.channel_id),
+            _requests.c.requester_id,
+        )
+        .join(_requests, _requests.c.id == _outbox.c.request_id)
+        .where(_outbox.c.id.in_(list(outbox_ids)))
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    return [
+        (row[0], row[1], f"dm:{row[3]}" if row[1] == OutboxKind.REQUESTER_DM else str(row[2])) for row in rows
+    ]
+
+
+def outcome_post(engine: Engine, request_id: int) -> OutboxMessage | None:
+    """The failure or completion post queued for a request, if any."""
+    statement = select(OutboxMessage).where(
+        OutboxMessage.request_id == request_id,
+        col(OutboxMessage.kind).in_([OutboxKind.FAILURE.value, OutboxKind.COMPLETION.value]),
+    )
+    with session_scope(engine) as session:
+        return session.exec(statement).first()
+
+
+def record_delivered(
+    engine: Engine,
+    outbox_id: int,
+    *,
+    ts: str | None,
+    rendered_version: int,
+    fallback_channel: str | None = None,
+    card: tuple[int, str] | None = None,
+    moved: bool = False,
+) -> None:
+    """Mark the row delivered (`ts` None: nothing needed posting), via the DM with `fallback_channel`;
+    for a card, remember where it is (`card`: request id and channel) in the same transaction."""
+    with engine.begin() as connection:
+        if card is not None and ts is not None:
+            place_card(connection, card[0], card[1], ts, moved=moved)
+        record_outbox_sent(
+            connection, outbox_id, ts=ts, rendered_version=rendered_version, fallback_channel=fallback_channel
+        )
+
+
+def record_outbox_sent(
+    connection: Connection,
+    outbox_id: int,
+    *,
+    ts: str | None,
+    rendered_version: int,
+    fallback_channel: str | None = None,
+) -> None:
+    """Mark a row delivered (`ts` None: nothing needed posting), via the requester's DM with
+    `fallback_channel`. A change that arrived while we were posting (a newer version) re-arms the row
+    instead, for the next pass."""
+    now = sa.literal(utcnow(), UTCDateTime())
+    current = _outbox.c.version == rendered_version
+    sent = OutboxStatus.SENT_VIA_FALLBACK if fallback_channel else OutboxStatus.SENT
+    values: dict[str, object] = {
+        "slack_ts": ts if fallback_channel else sa.func.coalesce(_outbox.c.slack_ts, ts),
+        "delivered_version": rendered_version,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": None,
+        "status": sa.case((current, sent.value), else_=_outbox.c.status),
+        "sent_at": sa.case((current, now), else_=_outbox.c.sent_at),
+        "next_attempt_at": sa.case((current, _outbox.c.next_attempt_at), else_=now),
+    }
+    if fallback_channel is not None:
+        values["fallback_channel_id"] = fallback_channel
+    connection.execute(update(_outbox).where(_outbox.c.id == outbox_id).values(**values))
+
+
+def place_card(
+    connection: Connection, request_id: int, channel: str, ts: str, *, moved: bool = False
+) -> None:
+    """Remember where the request's card is; the first post wins unless the card `moved` to another place."""
+    statement = (
+        update(_requests).where(_requests.c.id == request_id).values(card_channel_id=channel, card_ts=ts)
+    )
+    if not moved:
+        statement = statement.where(_requests.c.card_ts.is_(None))
+    connection.execute(statement)
+
+
+def defer(engine: Engine, outbox_id: int, *, until: datetime) -> None:
+    """Not now: the row waits (its channel is rate-limited, or the post it follows is not out yet)."""
+    _set(engine, outbox_id, next_attempt_at=until, lease_owner=None, lease_until=None)
+
+
+def record_failure(
+    engine: Engine,
+    outbox_id: int,
+    *,
+    error: str,
+    fall_back: bool = False,
+    dead: bool = False,
+    retry_at: datetime | None = None,
+) -> None:
+    """An attempt failed with `error`: take the row to the requester's DM from now on (`fall_back`), give up
+    on it (`dead`), or try again at `retry_at`."""
+    values: dict[str, Any] = {
+        "last_error": error,
+        "lease_owner": None,
+        "lease_until": None,
+        "failures": _outbox.c.failures + 1,
+    }
+    if fall_back:
+        values.update(fallback_reason=error, attempts=0, next_attempt_at=utcnow())
+    elif dead:
+        values["status"] = OutboxStatus.DEAD.value
+    elif retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    _set(engine, outbox_id, **values)
+
+
+def _set(engine: Engine, outbox_id: int, **values: Any) -> None:
+    with engine.begin() as connection:
+        connection.execute(update(_outbox).where(_outbox.c.id == outbox_id).values(**values))

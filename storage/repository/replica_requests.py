@@ -1,0 +1,184 @@
+"""Replica requests: reads, new rows, and the one statement that changes a request's status.
+
+`transition` is a compare-and-set: it moves a request only from the statuses it names, and queues the
+notifications that change causes in the same transaction. Two workers recording the same change (a
+callback and a sweep, two processes) cannot both succeed: the second finds the status moved on, and the
+outbox's unique key refuses a notification queued twice. Which transitions exist is decided by
+`bot.domain.lifecycle`, the only caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import delete, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.db import affected, is_unique_violation, session_scope
+from storage.group_insert import GroupInsert
+from storage.models import OutboxKind, OutboxMessage, ReplicaRequest, table
+from storage.repository.outbox import arm_card, enqueue_once
+
+_requests = table(ReplicaRequest)
+
+
+class _AlreadyQueued(Exception):
+    """The notification a transition would queue is queued already: the transition happened elsewhere."""
+
+
+def get(engine: Engine, request_id: int) -> ReplicaRequest | None:
+    with session_scope(engine) as session:
+        return session.get(ReplicaRequest, request_id)
+
+
+def get_many(engine: Engine, request_ids: Sequence[int]) -> list[ReplicaRequest]:
+    """The requests that still exist, oldest first."""
+    if not request_ids:
+        return []
+    statement = (
+        select(ReplicaRequest)
+        .where(col(ReplicaRequest.id).in_(list(request_ids)))
+        .order_by(col(ReplicaRequest.created_at), col(ReplicaRequest.id))
+    )
+    with session_scope(engine) as session:
+        return list(session.exec(statement).all())
+
+
+def find_by_replica_id(engine: Engine, replica_id: str) -> ReplicaRequest | None:
+    statement = select(ReplicaRequest).where(ReplicaRequest.replica_id == replica_id)
+    with session_scope(engine) as session:
+        return session.exec(statement).first()
+
+
+def known_replica_ids(engine: Engine, replica_ids: Sequence[str]) -> set[str]:
+    """Which of these replica ids already belong to a request."""
+    if not replica_ids:
+        return set()
+    statement = select(ReplicaRequest.replica_id).where(col(ReplicaRequest.replica_id).in_(list(replica_ids)))
+    with session_scope(engine) as session:
+        return {replica_id for replica_id in session.exec(statement).all() if replica_id is not None}
+
+
+def request_id_for_callback(engine: Engine, token: str) -> int | None:
+    statement = select(ReplicaRequest.id).where(ReplicaRequest.callback_token == token)
+    with session_scope(engine) as session:
+        return session.exec(statement).first()
+
+
+def recent(
+    engine: Engine,
+    *,
+    requester_id: str | None = None,
+    statuses: Sequence[str] | None = None,
+    limit: int = 25,
+) -> list[ReplicaRequest]:
+    """Newest first: one requester's (or everyone's, for admins), optionally only some statuses."""
+    statement = select(ReplicaRequest)
+    if requester_id is not None:
+        statement = statement.where(ReplicaRequest.requester_id == requester_id)
+    if statuses is not None:
+        statement = statement.where(col(ReplicaRequest.status).in_([str(s) for s in statuses]))
+    statement = statement.order_by(col(ReplicaRequest.created_at).desc(), col(ReplicaRequest.id).desc())
+    with session_scope(engine) as session:
+        return list(session.exec(statement.limit(limit)).all())
+
+
+def group_inserter(engine: Engine) -> GroupInsert:
+    """Inserts of new request rows that arrive at the same moment share one transaction."""
+    return GroupInsert(engine, _requests)
+
+
+def insert(engine: Engine, values: Mapping[str, Any]) -> ReplicaRequest:
+    with session_scope(engine) as session:
+        request = ReplicaRequest(**values)
+        session.add(request)
+        session.flush()
+        return request
+
+
+def transition(
+    engine: Engine,
+    request_id: int,
+    *,
+    sources: Sequence[str],
+    target: str,
+    values: Mapping[str, Any],
+    queue: Sequence[OutboxKind] = (),
+    arm: bool = False,
+    release_lease_of: str | None = None,
+    requester_id: str | None = None,
+) -> ReplicaRequest | None:
+    """Move the request to `target` if its status is one of `sources` (and, given `requester_id`, it is
+    theirs), writing `values` with it; queue `queue` once each and re-render its card (`arm`) in the same
+    transaction. The moved request, or None if it was not in one of `sources` or the change was recorded
+    elsewhere first. `release_lease_of`: also give up that worker's lease on the row."""
+    condition = sa.and_(_requests.c.id == request_id, _requests.c.status.in_(list(sources)))
+    if requester_id is not None:
+        condition = sa.and_(condition, _requests.c.requester_id == requester_id)
+    assignments: dict[str, Any] = {**values, "status": target}
+    if release_lease_of is not None:
+        assignments.update(_released(release_lease_of))
+    try:
+        with session_scope(engine) as session:
+            moved = affected(session.execute(update(_requests).where(condition).values(**assignments)))
+            if moved != 1:
+                return None
+            for kind in queue:
+                if not enqueue_once(session, request_id, kind):
+                    raise _AlreadyQueued
+            if arm:
+                arm_card(session, request_id)
+            return session.get(ReplicaRequest, request_id)
+    except _AlreadyQueued:
+        return None
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        return None
+
+
+def remove(engine: Engine, request_id: int, *, status: str) -> bool:
+    """Delete the request if it still has `status`; False if it moved on (someone else took it)."""
+    with session_scope(engine) as session:
+        statement = delete(_requests).where(_requests.c.id == request_id, _requests.c.status == status)
+        return affected(session.execute(statement)) == 1
+
+
+def record_poll(engine: Engine, request_id: int, *, owner: str, values: Mapping[str, Any]) -> None:
+    """Bookkeeping of a poll that changed nothing (when it ran, when the next is due), releasing the
+    worker's lease."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(_requests).where(_requests.c.id == request_id).values(**values, **_released(owner))
+        )
+
+
+def queued_kinds(engine: Engine, request_id: int) -> set[str]:
+    """The notification kinds ever queued for this request."""
+    statement = select(OutboxMessage.kind).where(OutboxMessage.request_id == request_id)
+    with session_scope(engine) as session:
+        return set(session.exec(statement).all())
+
+
+def preflight_outcomes(engine: Engine, statuses: Sequence[str]) -> list[tuple[str, str, str | None]]:
+    """(offline photo check findings, status, error code) of every request in `statuses` that was checked."""
+    statement = select(
+        ReplicaRequest.preflight_findings, ReplicaRequest.status, ReplicaRequest.error_code
+    ).where(
+        col(ReplicaRequest.preflight_findings).is_not(None), col(ReplicaRequest.status).in_(list(statuses))
+    )
+    with Session(engine) as session:
+        return [(findings or "", status, code) for findings, status, code in session.exec(statement).all()]
+
+
+def _released(owner: str) -> dict[str, Any]:
+    """Column values that give up `owner`'s lease and leave anyone else's alone."""
+    mine = _requests.c.lease_owner == owner
+    return {
+        "lease_owner": sa.case((mine, None), else_=_requests.c.lease_owner),
+        "lease_until": sa.case((mine, None), else_=_requests.c.lease_until),
+    }
