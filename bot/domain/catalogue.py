@@ -1,4 +1,5 @@
-"""Catalogue of Tavus image-training failures, in plain language.
+"""Catalogue of Tavus training failures, in plain language: the image codes here, the video texts in
+`bot.domain.video_catalogue`.
 
 Tavus rejects a training image with a machine-readable code and a short message, but its docs do not
 fix the format of `error_message`, and model-specific codes may change prefix. `Catalogue.explain` is
@@ -14,30 +15,14 @@ import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from bot.domain import video_catalogue as video
+from bot.domain.catalogue_entry import CatalogueEntry, ExplainedError
+from bot.domain.video_matcher import VideoMatcher
+
+__all__ = ["DEFAULT_DOCS_BASE_URL", "SUPPORT_EMAIL", "Catalogue", "CatalogueEntry", "ExplainedError"]
+
 DEFAULT_DOCS_BASE_URL = "https://docs.tavus.io"
 SUPPORT_EMAIL = "support@tavus.io"
-
-
-@dataclass(frozen=True)
-class CatalogueEntry:
-    code: str
-    title: str
-    tavus_message: str
-    explanation: str
-    advice: tuple[str, ...]
-    guideline_url: str
-    guideline_label: str
-
-
-@dataclass(frozen=True)
-class ExplainedError:
-    raw: str
-    code: str | None
-    entry: CatalogueEntry | None
-
-    @property
-    def known(self) -> bool:
-        return self.entry is not None
 
 
 @dataclass(frozen=True)
@@ -307,7 +292,11 @@ class Catalogue:
             )
             for spec in _SPECS
         )
-        self._by_key: dict[str, CatalogueEntry] = {}
+        self._video_entries = video.entries(self._base)
+        self._video = VideoMatcher(video.VIDEO_SPECS)
+        self._by_key: dict[str, CatalogueEntry] = {_code_key(e.code): e for e in self._video_entries}
+        # The key the two `video_processing` texts share names the generic (file) one.
+        self._by_key[_code_key("video_processing")] = self._by_key[_code_key("video_processing (file)")]
         for entry in self._entries:
             key = _code_key(entry.code)
             self._by_key[key] = entry
@@ -322,6 +311,9 @@ class Catalogue:
 
     def entries(self) -> list[CatalogueEntry]:
         return list(self._entries)
+
+    def video_entries(self) -> list[CatalogueEntry]:
+        return list(self._video_entries)
 
     def lookup(self, code: str) -> CatalogueEntry | None:
         key = _code_key(code)
@@ -345,7 +337,8 @@ class Catalogue:
                 return ExplainedError(raw=raw, code=match.group(0), entry=entry)
         unknown = _UNKNOWN_CODE_TOKEN.search(text)
         code = unknown.group(0) if unknown else None
-        return ExplainedError(raw=raw, code=code, entry=self._match_message(text))
+        entry = self._match_message(text) or self._by_key.get(_code_key(self._video.match(text) or ""))
+        return ExplainedError(raw=raw, code=code, entry=entry)
 
     def _match_message(self, text: str) -> CatalogueEntry | None:
         body = _message_body(text)
@@ -381,6 +374,10 @@ class Catalogue:
     @property
     def image_guideline_url(self) -> str:
         return self._url(_IMAGE_REQUIREMENTS)
+
+    @property
+    def video_guideline_url(self) -> str:
+        return self._base + video.VIDEO_REQUIREMENTS_PATH
 
     @property
     def support_email(self) -> str:

@@ -276,4 +276,3 @@ class Tracker:
         replica_requests.record_poll(
             self._engine, request_id, owner=self._owner, values={"next_poll_at": next_poll_at}
         )
-

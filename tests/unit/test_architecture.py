@@ -119,7 +119,12 @@ def test_the_lifecycle_picture_is_drawn_from_the_table() -> None:
 
 # Where user wording may appear: the rendering layer, and the catalogue's plain-language explanations of
 # Tavus' codes (its knowledge, which every renderer shares).
-WORDING_HOMES = (REPO / "bot" / "slack" / "render", REPO / "bot" / "domain" / "catalogue.py")
+WORDING_HOMES = (
+    REPO / "bot" / "slack" / "render",
+    REPO / "bot" / "domain" / "catalogue.py",
+    REPO / "bot" / "domain" / "video_catalogue.py",
+    REPO / "bot" / "domain" / "video_specs.py",
+)
 # Text only a message to a person has: Slack emoji and mentions, or asking them to do something.
 ADDRESSES_A_PERSON = re.compile(r":[a-z_]+:|<[@#!]|\bPlease\b|\bplease\b|\byou\b|\bYou\b|\byour\b")
 
