@@ -161,11 +161,15 @@ def test_no_text_maps_to_another_key(catalogue: Catalogue, key: str, message: st
     [
         ("The video provided is not a .mp4 file.", "video_format"),
         ("The video provided is not encoded using h.264", "video_codec"),
-        ("Please ensure that the training video is a .mp4 file encoded using h.264", "video_codec_and_format"),
+        (
+            "Please ensure that the training video is a .mp4 file encoded using h.264",
+            "video_codec_and_format",
+        ),
         ("Face not detected because it appeared too small in the frame", "video_processing (face)"),
         ("Please check your video format and make sure it not damaged", "video_processing (file)"),
         (
-            "Quality issue detected. For details, please reach out to Tavus support via developer-support@tavus.io",
+            "Quality issue detected. For details, please reach out to Tavus support via "
+            "developer-support@tavus.io",
             "quality_issue_detected",
         ),
         ("Quality issue was detected. For details and assistance, please reach out", "other_quality_issue"),
@@ -264,5 +268,6 @@ def test_quality_issues_name_their_support_address(catalogue: Catalogue, key: st
 def test_support_address_is_read_from_the_message() -> None:
     named = "Quality issue detected. Write to Video-Help@tavus.io."
     assert video_catalogue.support_address(named, "support@tavus.io") == "video-help@tavus.io"
-    assert video_catalogue.support_address("Quality issue detected.", "support@tavus.io") == "support@tavus.io"
+    unnamed = "Quality issue detected."
+    assert video_catalogue.support_address(unnamed, "support@tavus.io") == "support@tavus.io"
     assert video_catalogue.support_address(None, "support@tavus.io") == "support@tavus.io"
