@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.sandbox.tavus_video_errors import scripted_video_error
 from bot.sandbox.threaded_server import ThreadedServer
 
 logger = logging.getLogger(__name__)
@@ -605,6 +606,9 @@ class TavusEmulator:
         now = datetime.now(UTC)
         with self._lock:
             scripted = self._take_outcome(body.get("replica_name"))
+            if scripted is None and (video_error := scripted_video_error(video)) is not None:
+                # A `tavus_error=<key>` marker in the video link fails it with that documented text.
+                scripted = ScriptedOutcome("error", error_message=video_error)
             seconds = self.default_training_seconds
             if scripted is not None and scripted.training_seconds is not None:
                 seconds = scripted.training_seconds

@@ -19,6 +19,8 @@ _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": 
 # Slack wraps links as <https://…> or <https://…|label> even with should_escape off.
 _SLACK_LINK = re.compile(r"<((?:https?|ftp|file)://[^|>]+)(?:\|[^>]*)?>")
 _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.S)
+# `explain` takes a code or a pasted Tavus message, apostrophes and all, so it is not split into words.
+_EXPLAIN = re.compile(r"^\s*explain(?:\s+(.*?))?\s*$", re.S | re.I)
 
 CREATE_KEYS = {"voice", "name", "video", "consent", "image"}
 
@@ -65,6 +67,9 @@ def tokenize(text: str) -> list[str]:
 
 
 def parse(text: str) -> ParsedCommand:
+    if explain := _EXPLAIN.match(text or ""):
+        asked = _SLACK_LINK.sub(r"\1", (explain.group(1) or "").translate(_QUOTES)).strip()
+        return ParsedCommand("explain", (asked,) if asked else ())
     tokens = tokenize(text or "")
     if not tokens:
         return ParsedCommand("help")

@@ -59,8 +59,10 @@ def answer(services: Services, parsed: ParsedCommand, slash: SlashCommand) -> st
     if parsed.name in ("explain", "status") and not parsed.args:
         return render.which_one(parsed.name)
     if parsed.name == "explain":
-        entry = catalogue.lookup(parsed.args[0])
-        return render.explain_entry(entry) if entry else render.explain_unknown(parsed.args[0], catalogue)
+        # A code or video error type first, else a message someone pasted.
+        asked = parsed.args[0]
+        entry = catalogue.lookup(asked) or catalogue.explain(asked).entry
+        return render.explain_entry(entry, asked) if entry else render.explain_unknown(asked, catalogue)
     if parsed.name == "status":
         user, channel = slash.requester.user_id, slash.requester.channel_id
         try:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue, CatalogueEntry
-from bot.slack.render.blocks import date, escape, link
+from bot.domain.video_catalogue import (
+    CONSENT_MISMATCH,
+    CONSENT_STATEMENT,
+    VIDEO_REQUIREMENTS,
+    support_address,
+    tavus_key,
+)
+from bot.slack.render.blocks import date, escape, link, shorten
 from bot.slack.render.card import progress_bar, reported_code, status_label
 from bot.slack.render.photos import IMAGE_REQUIREMENTS
 from bot.slack.render.refusals import submit_error_text
@@ -17,7 +24,7 @@ USAGE = (
     "`/replica status <replica_id>` — where a request stands\n"
     "`/replica list` — your recent requests\n"
     "`/replica delete <replica_id>` — delete a replica in Tavus (kept an hour after a failure)\n"
-    "`/replica explain <ErrorCode>` — what a Tavus error means and what to do\n"
+    "`/replica explain <ErrorCode, video error type or text>` — what a Tavus error means and what to do\n"
     "`/replica errors` — every error Tavus documents\n"
     "`/replica voices` — the stock voices\n"
     "`/replica help` — this message"
@@ -86,23 +93,43 @@ def voices_message(
     )
 
 
-def explain_entry(entry: CatalogueEntry) -> str:
-    advice = "\n".join(f"• {step}" for step in entry.advice)
+def explain_entry(entry: CatalogueEntry, raw: str | None = None) -> str:
+    """One catalogue entry in full; `raw` is the text someone pasted, which may name another address."""
+    steps = list(entry.advice)
+    if entry.support_email is not None:
+        steps.append(f"Tavus support: {support_address(raw, entry.support_email)}, with the replica id.")
+    advice = "\n".join(f"• {step}" for step in steps)
+    extra = ""
+    if entry.code == CONSENT_MISMATCH:
+        extra += f"*The consent statement*, word for word, with your full name:\n> {CONSENT_STATEMENT}\n"
+    if entry.video:
+        extra += f"*Video requirements:* {VIDEO_REQUIREMENTS}\n"
+    if entry.video:
+        head = f"Video training error `{tavus_key(entry.code)}` — *{entry.title}*"
+    else:
+        head = f"*{entry.code}* — {entry.title}"
     return (
-        f"*{entry.code}* — {entry.title}\n{entry.explanation}\n*What to do next*\n{advice}\n"
+        f"{head}\n{entry.explanation}\n*What to do next*\n{advice}\n{extra}"
         f"<{entry.guideline_url}|{entry.guideline_label}>"
     )
 
 
 def explain_unknown(code: str, catalogue: Catalogue) -> str:
     known = ", ".join(f"`{e.code}`" for e in catalogue.entries())
-    return f"`{escape(code)}` is not an error Tavus documents. Known codes: {known}."
+    video = ", ".join(sorted({f"`{tavus_key(e.code)}`" for e in catalogue.video_entries()}))
+    return (
+        f"`{escape(shorten(code, 200))}` is not an error Tavus documents. Known image codes: {known}. "
+        f"Video error types: {video} (or paste the text Tavus sent)."
+    )
 
 
 def errors_message(catalogue: Catalogue) -> str:
-    lines = [f"• `{e.code}` — {e.title}" for e in catalogue.entries()]
-    return "Errors Tavus reports for image training (`/replica explain <code>` for details):\n" + "\n".join(
-        lines
+    image = "\n".join(f"• `{e.code}` — {e.title}" for e in catalogue.entries())
+    video = "\n".join(f"• `{e.code}` — {e.title}" for e in catalogue.video_entries())
+    return (
+        "Errors Tavus reports for image training (`/replica explain <code>` for details):\n"
+        f"{image}\n\nErrors Tavus reports for video training (`/replica explain <type>`, or paste the "
+        f"text Tavus sent):\n{video}"
     )
 
 
@@ -151,7 +178,10 @@ def upload_help(voices: Sequence[str]) -> str:
 def which_one(subcommand: str) -> str:
     """The answer to `status`, `delete` or `explain` without its argument."""
     if subcommand == "explain":
-        return "Which error? Try `/replica explain ImageQualityError` or `/replica errors` for the list."
+        return (
+            "Which error? Try `/replica explain ImageQualityError`, `/replica explain video_fps`, paste "
+            "the text Tavus sent, or `/replica errors` for the list."
+        )
     if subcommand == "status":
         return "Which replica? Try `/replica status r90bbd427f71`, or `/replica list` for yours."
     return f"Which replica? Try `/replica {subcommand} r90bbd427f71`."

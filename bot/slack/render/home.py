@@ -131,7 +131,7 @@ def _home_entry(
         lines.append(escape(shorten(submit_error_text(request.submit_error), 300)))
     summary = section("\n".join(lines))
     if can_retry and status in RETRYABLE and request.id is not None:
-        summary["accessory"] = retry_button(request.id)
+        summary["accessory"] = retry_button(request.id, video=request.train_video_url is not None)
     details = []
     if request.replica_id:
         details.append(f"`{request.replica_id}`")

@@ -19,6 +19,7 @@ from bot.slack.render.blocks import (
     section,
 )
 from bot.slack.render.card import channel_problem
+from bot.slack.render.video_failure import requirements_block, video_failure_blocks
 from storage.models import ReplicaRequest, RequestStatus, utcnow
 
 CREDIT_NOTE = (
@@ -30,8 +31,9 @@ CVI_GUIDE_PATH = "/sections/conversational-video-interface/quickstart/build-firs
 VIDEO_GUIDE_PATH = "/sections/video/quickstart"
 
 
-def retry_button(request_id: int) -> Block:
-    return button("Retry with a new photo", RETRY_ACTION, str(request_id), primary=True)
+def retry_button(request_id: int, *, video: bool = False) -> Block:
+    label = "Retry with a new video" if video else "Retry with a new photo"
+    return button(label, RETRY_ACTION, str(request_id), primary=True)
 
 
 def stored_failure(request: ReplicaRequest, catalogue: Catalogue) -> ExplainedError:
@@ -46,7 +48,12 @@ def failure_post(request: ReplicaRequest, explained: ExplainedError, catalogue: 
     mention = f"<@{request.requester_id}>"
     name = escape(request.replica_name)
     entry = explained.entry
-    if entry is not None:
+    video = request.train_video_url is not None
+    if entry is not None and entry.video:
+        text = f"{mention} training for *{name}* failed: {entry.title}."
+        blocks = video_failure_blocks(mention, request.replica_name, request.replica_id, explained, entry)
+        url, label = entry.guideline_url, entry.guideline_label
+    elif entry is not None:
         text = f"{mention} training for *{name}* failed: {entry.title}."
         blocks = [
             section(f"{mention} training for *{name}* failed: *{escape(entry.title)}*"),
@@ -58,18 +65,23 @@ def failure_post(request: ReplicaRequest, explained: ExplainedError, catalogue: 
     else:
         shown = escape(explained.raw) if explained.raw else "no reason given"
         text = f"{mention} training for *{name}* failed. Tavus said: {shown}"
+        what = (
+            "video with the Tavus video requirements" if video else "photo with the Tavus training guidelines"
+        )
         blocks = [
             section(f"{mention} training for *{name}* failed."),
             section(f"*Tavus said*\n> {shown}"),
             section(
-                "*What to do next*\n• Compare the photo with the Tavus training guidelines and try again "
-                f"with a different one.\n• If it keeps failing, write to {catalogue.support_email} with the "
-                "replica id below."
+                f"*What to do next*\n• Compare the {what} and try again with a different one.\n"
+                f"• If it keeps failing, write to {catalogue.support_email} with the replica id below."
             ),
         ]
         url, label = catalogue.general_guideline_url, "Tavus replica FAQ and guidelines"
-    # One click toward the fix: a new photo, with the name and voice filled in.
-    buttons = [retry_button(request.id)] if request.id is not None else []
+        if video:
+            blocks.append(requirements_block())
+            url, label = catalogue.video_guideline_url, "Tavus video requirements"
+    # One click toward the fix: a new photo (or video), with the name and voice filled in.
+    buttons = [retry_button(request.id, video=video)] if request.id is not None else []
     buttons.append(link_button(label, url, GUIDELINE_ACTION))
     blocks.append({"type": "actions", "elements": buttons})
     blocks.append(context(f"Replica id `{request.replica_id}` · {CREDIT_NOTE}"))
@@ -140,5 +152,6 @@ def requester_dm(request: ReplicaRequest, *, permalink: str | None, catalogue: C
     text = f":x: Training for your replica *{name}* failed{reason}. {where} for what to do next."
     blocks = [section(text)]
     if request.id is not None:
-        blocks.append({"type": "actions", "elements": [retry_button(request.id)]})
+        video = request.train_video_url is not None
+        blocks.append({"type": "actions", "elements": [retry_button(request.id, video=video)]})
     return Message(text=text, blocks=blocks)
