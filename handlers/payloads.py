@@ -159,6 +159,37 @@ class FormSubmission:
         )
 
 
+@dataclass(frozen=True)
+class VideoFormSubmission:
+    """The "Retry with a new video" form, as submitted; like the create form, nothing is assumed present."""
+
+    user_id: str
+    team_id: str | None
+    place: FormPlace
+    video_url: str | None
+    consent_url: str | None
+    name: str | None
+    rights_affirmed: bool
+
+    @classmethod
+    def read(cls, body: Payload, view: Payload) -> VideoFormSubmission:
+        values: Payload = view["state"]["values"]
+
+        def text(block_id: str) -> str | None:
+            value = (values.get(block_id, {}).get("value", {}) or {}).get("value")
+            return value.strip() or None if isinstance(value, str) else None
+
+        return cls(
+            user_id=body["user"]["id"],
+            team_id=(body.get("team") or {}).get("id"),
+            place=FormPlace.load(view.get("private_metadata")),
+            video_url=text("video"),
+            consent_url=text("consent"),
+            name=text("name"),
+            rights_affirmed=bool(values.get("rights", {}).get("value", {}).get("selected_options")),
+        )
+
+
 def who_and_where(body: Payload) -> tuple[str | None, str | None]:
     """The person and channel any Slack request came from, when it says."""
     if "user_id" in body:

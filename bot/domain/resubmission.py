@@ -1,7 +1,9 @@
-"""Retrying a failed request with a new photo: who may, and what the retry starts from.
+"""Retrying a failed request with a new photo or video: who may, and what the retry starts from.
 
-The retry itself is an ordinary new request made through the upload form, prefilled with the failed
-request's name and voice and carrying `retry_of`, so its card links back to the one that failed.
+The retry itself is an ordinary new request made through a form, prefilled with the failed request's name
+and voice and carrying `retry_of`, so its card links back to the one that failed. A request trained from a
+video is retried with a video: whatever Tavus said about it, a new recording (or a fixed file at a new
+link) is what the next run needs, so the plan says so and carries the consent video given last time.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class RetryPlan:
     # Where the new card goes: where the failed one was (its thread, for a request made by upload).
     channel_id: str
     thread_ts: str | None
+    # Set for a request trained from a video: the retry asks for a new one.
+    video: bool = False
+    consent_url: str | None = None
+    error_code: str | None = None
 
 
 class Resubmission:
@@ -50,10 +56,15 @@ class Resubmission:
         # A card that moved to the requester's DM (its channel refused it) is retried there, not in the
         # channel.
         moved = request.card_channel_id is not None and request.card_channel_id != request.channel_id
+        video = request.train_video_url is not None
         return RetryPlan(
             request_id=request_id,
             replica_name=request.replica_name,
             voice_name=request.voice_name,
             channel_id=request.card_channel_id if moved and request.card_channel_id else request.channel_id,
             thread_ts=None if moved else request.thread_ts,
+            video=video,
+            consent_url=request.consent_video_url if video else None,
+            # Only the video form says what the last run lacked.
+            error_code=request.error_code if video else None,
         )

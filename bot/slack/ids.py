@@ -12,6 +12,8 @@ RETRY_ACTION = "retry_request"
 GUIDELINE_ACTION = "open_guideline"
 HOME_FILTER_ACTION_PREFIX = "home_filter_"
 MODAL_CALLBACK_ID = "replica_create_modal"
+# The form behind "Retry with a new video" (a failed video training).
+VIDEO_RETRY_CALLBACK_ID = "replica_video_retry_modal"
 HOME_CALLBACK_ID = "replica_home"
 # The "Create replica" message shortcut, as declared in manifest.yml.
 SHORTCUT_CALLBACK_ID = "create_replica"

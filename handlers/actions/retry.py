@@ -1,5 +1,5 @@
-"""The "Retry with a new photo" button (failure post, requester DM, App Home): the form, prefilled, for the
-requester or an admin; anyone else is told who can."""
+"""The "Retry with a new photo" (or "… new video") button (failure post, requester DM, App Home): the
+form, prefilled, for the requester or an admin; anyone else is told who can."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.slack.replies import in_dm, privately
 from handlers.payloads import Click, FormPlace, Payload
 from handlers.services import Services
 from handlers.views.create_form import open_form
+from handlers.views.video_form import open_video_form
 
 
 def on_retry(ack: Ack, body: Payload, action: Payload, client: WebClient, services: Services) -> None:
@@ -24,6 +25,10 @@ def on_retry(ack: Ack, body: Payload, action: Payload, client: WebClient, servic
         channel = click.channel_id
         reply = privately(client, None, channel, click.user_id) if channel else in_dm(client, click.user_id)
         reply(user_message(refused, services.catalogue))
+        return
+    if plan.video:
+        # A failed video training needs a new recording: its own form asks for the link.
+        open_video_form(services, client, click.trigger_id, plan)
         return
     place = FormPlace(plan.channel_id, plan.thread_ts, retry_of=plan.request_id)
     open_form(services, client, click.trigger_id, place, name=plan.replica_name, voice=plan.voice_name)

@@ -6,13 +6,25 @@ with the video requirements, a mention of the requester and a retry; and `/repli
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.domain.video_catalogue import VIDEO_REQUIREMENTS, consent_statement, tavus_key
 from bot.sandbox.slack_fake import SlackFake
 from bot.sandbox.static_server import StaticServer
 from bot.sandbox.tavus_emulator import ScriptedOutcome, TavusEmulator
 from tests.e2e.app_process import AppProcess
-from tests.e2e.helpers import CATALOGUE, CHANNEL, USER, rendered, wait_card, wait_thread, wait_until_quiet
+from tests.e2e.helpers import (
+    CATALOGUE,
+    CHANNEL,
+    USER,
+    button,
+    click,
+    opened_view,
+    rendered,
+    wait_card,
+    wait_thread,
+    wait_until_quiet,
+)
 from tests.paths import SHARED
 
 REFERENCE = SHARED / "reference" / "tavus-video-errors.md"
@@ -115,3 +127,68 @@ def test_explain_and_errors_cover_the_video_errors(app: AppProcess, slack: Slack
     for entry in CATALOGUE.entries() + CATALOGUE.video_entries():
         assert f"`{entry.code}`" in errors
     assert len(errors) <= 3000
+
+
+def _video_form_submission(view: dict[str, Any], video: str | None, consent: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "video": {"value": {"type": "url_text_input", "value": video}},
+        "consent": {"value": {"type": "url_text_input", "value": consent}},
+        "name": {"value": {"type": "plain_text_input", "value": "Ana Retake"}},
+        "rights": {"value": {"type": "checkboxes", "selected_options": [{"value": "affirmed"}]}},
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0001"},
+        "user": {"id": USER},
+        "trigger_id": "trig-video",
+        "view": {
+            "id": view.get("id", "V1"),
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view["private_metadata"],
+            "state": {"values": values},
+        },
+    }
+
+
+def test_retrying_a_failed_video_asks_for_a_new_recording(
+    app: AppProcess, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
+) -> None:
+    video = images.put("/take1.mp4", MP4, "video/mp4")
+    consent = images.put("/consent1.mp4", MP4, "video/mp4")
+    retake = images.put("/take2.mp4", MP4 + b"\x01", "video/mp4")
+    tavus.script(
+        ScriptedOutcome("error", error_message=dict(ROWS)["consent_phrase_mismatch"], training_seconds=0.5)
+    )
+    tavus.script(ScriptedOutcome("completed", training_seconds=0.5))
+    command = f'create video={video} consent={consent} name="Ana Take"'
+    assert app.sender.command(command, user_id=USER, channel_id=CHANNEL).status_code == 200
+    card = wait_card(slack, "Ana Take")
+    failure = wait_thread(slack, card)[0]
+    retry = button(failure, "retry_request")
+    assert retry["text"]["text"] == "Retry with a new video"
+    click(app, retry)
+
+    view = opened_view(slack)
+    assert view["title"]["text"] == "Retry with a new video"
+    text = rendered({"blocks": view["blocks"]})
+    assert "new recording" in text and VIDEO_REQUIREMENTS in text
+    assert consent_statement("Ana Take") in text
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks["video"]["element"]["type"] == "url_text_input"
+    assert blocks["consent"]["element"]["initial_value"] == consent
+    assert blocks["name"]["element"]["initial_value"] == "Ana Take"
+
+    # No link to a new video: the form says so and nothing is submitted.
+    refused = app.sender.interaction(_video_form_submission(view, None, consent))
+    assert refused.status_code == 200 and "video" in refused.json()["errors"]
+    wait_until_quiet(slack, tavus)
+    assert len(tavus.replicas()) == 1
+
+    submitted = app.sender.interaction(_video_form_submission(view, retake, consent))
+    assert submitted.status_code == 200
+    new_card = wait_card(slack, "Ana Retake")
+    assert "Retry of" in rendered(new_card)
+    until_two = slack.wait_for(lambda: len(tavus.replicas()) == 2 and tavus.replicas())
+    assert until_two[1]["train_video_url"] == retake
+    assert until_two[1]["consent_video_url"] == consent

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from slack_sdk.models.views import View
 
 from bot.domain.catalogue import Catalogue, CatalogueEntry
 from bot.domain.video_catalogue import VIDEO_REQUIREMENTS, consent_statement, tavus_key
 from bot.slack import render
 from bot.slack.command_text import parse
+from bot.slack.render.video_retry import video_retry_modal
 from storage.models import RequestStatus
 from tests.unit.slack.test_render import (
     ESCAPED_MENTIONS,
@@ -18,6 +20,7 @@ from tests.unit.slack.test_render import (
     REQUESTER,
     assert_no_live_mentions,
     assert_valid,
+    assert_valid_blocks,
     make_request,
     rendered,
 )
@@ -173,3 +176,35 @@ def test_explain_takes_the_rest_of_the_text_whole(text: str, asked: str | None) 
     parsed = parse(text)
     assert parsed.name == "explain"
     assert parsed.args == ((asked,) if asked else (text.split(None, 1)[1].strip(),))
+
+
+# --- the form behind "Retry with a new video" ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [None, "video_fps", "consent_phrase_mismatch"])
+def test_video_retry_form_asks_for_a_new_recording(code: str | None) -> None:
+    entry = CATALOGUE.lookup(code) if code else None
+    view = video_retry_modal(
+        private_metadata='{"channel_id": "C1"}',
+        name=HOSTILE,
+        failure=entry,
+        consent_url="https://x.test/c.mp4",
+    )
+    View(**view).validate_json()
+    assert_valid_blocks(view["blocks"])
+    # The name field's initial value is plain text, not mrkdwn: only what Slack renders as mrkdwn counts.
+    texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
+    texts += [e["text"] for b in view["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert_no_live_mentions(texts)
+    joined = "\n".join(texts)
+    assert view["title"]["text"] == "Retry with a new video"
+    assert "new recording" in joined and VIDEO_REQUIREMENTS in joined
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks["video"]["element"]["type"] == "url_text_input" and not blocks["video"]["optional"]
+    assert (
+        blocks["consent"]["optional"]
+        and blocks["consent"]["element"]["initial_value"] == "https://x.test/c.mp4"
+    )
+    assert ("I, &lt;!channel&gt;" in joined) == (code == "consent_phrase_mismatch")
+    if entry is not None:
+        assert entry.title in joined
