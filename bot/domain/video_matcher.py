@@ -10,7 +10,9 @@ of falling certainty:
    ("Error: …", "video_fps: …", a trailing sentence) does not matter, and where one documented text
    contains another (the MP4/H.264 texts), the longest one found wins;
 2. the message is a distinctive fragment of exactly one documented text;
-3. the closest documented text, if it is close enough to tolerate a reworded word or two.
+3. the closest documented text, if it is close enough to tolerate a reworded word or two;
+4. a reworded fragment: the passage of one documented text it is closest to, if that one is clearly
+   closer than any passage of another.
 
 Tavus' key for the type (`video_fps`), if it appears as a word, beats the prose, like image codes do.
 """
@@ -25,17 +27,24 @@ from difflib import SequenceMatcher
 from bot.domain.video_specs import SHARED_OPENINGS, VideoSpec
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-# "There was an error", "There was a quality issue", "There has been an issue"… all say the same.
+# "There was an error", "There was a quality issue", "An error occurred while"… all say the same.
 _OPENING = re.compile(
-    r"\bthere (?:was|were|is|has been|have been) (?:an?|some) "
-    r"(?:(?:quality|processing|unexpected|unknown) )?(?:error|issue|problem)s?\b"
+    r"\b(?:there (?:was|were|is|has been|have been) (?:an?|some) "
+    r"(?:(?:quality|processing|unexpected|unknown) )?(?:error|issue|problem)s?"
+    r"|an? (?:error|issue|problem) (?:occurred|happened)(?: (?:while|when))?"
+    r"|we (?:encountered|found|hit) an? (?:error|issue|problem))(?![a-z0-9])"
 )
 _CANONICAL_OPENING = "there was an issue"
 # A fragment shorter than this could belong to several texts or to unrelated prose.
-_MIN_FRAGMENT_WORDS = 5
+_MIN_FRAGMENT_WORDS = 6
 _MIN_FUZZY_CHARS = 20
 # Tolerates a reworded word or two; the closest pair of documented texts is told apart by "best wins".
 _MIN_SIMILARITY = 0.85
+# A reworded fragment must fit one text's passage clearly better than any other text's, share most of
+# its words with it, and be short (a long text is a whole message, handled by the steps before).
+_MIN_MARGIN = 0.05
+_MIN_SHARED_WORDS = 0.6
+_MAX_PASSAGE_WORDS = 30
 _MAX_ANALYSED_CHARS = 10_000
 
 
@@ -62,6 +71,7 @@ class VideoMatcher:
 
     def __init__(self, specs: Sequence[VideoSpec]) -> None:
         self._bodies = tuple((_without_opening(normalise(spec.tavus_message)), spec) for spec in specs)
+        self._words = tuple((body.split(), spec) for body, spec in self._bodies)
         by_key: dict[str, list[VideoSpec]] = {}
         for spec in specs:
             by_key.setdefault(spec.key, []).append(spec)
@@ -111,4 +121,31 @@ class VideoMatcher:
             ratio = matcher.ratio()
             if ratio > best_ratio or (best is None and ratio >= best_ratio):
                 best, best_ratio = spec, ratio
-        return best
+        return best or self._closest_passage(body)
+
+    def _closest_passage(self, body: str) -> VideoSpec | None:
+        words = body.split()
+        if not _MIN_FRAGMENT_WORDS <= len(words) <= _MAX_PASSAGE_WORDS:
+            return None
+        vocabulary = set(words)
+        # Scores below this can neither win nor come close enough to the winner to matter.
+        floor = _MIN_SIMILARITY - _MIN_MARGIN
+        scores: list[tuple[float, VideoSpec]] = []
+        for known, spec in self._words:
+            # Most texts share too few words with the fragment to be worth aligning.
+            if len(words) > len(known) or len(vocabulary & set(known)) < _MIN_SHARED_WORDS * len(vocabulary):
+                continue
+            best = 0.0
+            for size in sorted({len(words) - 1, len(words), len(words) + 1}):
+                for start in range(max(1, len(known) - size + 1)):
+                    passage = " ".join(known[start : start + size])
+                    matcher = SequenceMatcher(None, body, passage, autojunk=False)
+                    if matcher.real_quick_ratio() >= floor and matcher.quick_ratio() >= floor:
+                        best = max(best, matcher.ratio())
+            scores.append((best, spec))
+        scores.sort(key=lambda scored: scored[0], reverse=True)
+        if not scores or scores[0][0] < _MIN_SIMILARITY:
+            return None
+        if len(scores) > 1 and scores[0][0] - scores[1][0] < _MIN_MARGIN:
+            return None
+        return scores[0][1]

@@ -137,6 +137,7 @@ def test_a_reworded_word_is_tolerated(catalogue: Catalogue, key: str, message: s
         ("There was an error processing your training file: ", "face_or_obstruction_detected"),
         ("There was an issue processing your training video: ", "face_or_obstruction_detected"),
         ("Training failed. ", "face_or_obstruction_detected"),
+        ("An error occurred while processing your training video. ", "video_duration"),
         ("There was an issue processing your training file: ", "video_fps"),
         ("There was a quality issue with your replica. ", "video_duration"),
     ],
@@ -154,6 +155,24 @@ def test_no_text_maps_to_another_key(catalogue: Catalogue, key: str, message: st
         found = catalogue.explain(other).entry
         assert found is not None
         assert (found.code == key) == (other_key == key)
+
+
+def test_audio_text_under_another_opening(catalogue: Catalogue) -> None:
+    text = "An error occurred processing the audio in the provided training video file."
+    assert (entry := catalogue.explain(text).entry) is not None and entry.code == "audio_processing"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("There was an issue processing your training video. The video is not a .mp4 file.", "video_format"),
+        ("Face was not detected because it appeared too small in the frame", "video_processing (face)"),
+        ("The user's hands obstructed the face during the recording.", "hands_obstructing_face"),
+        ("A second person was detected in the frame.", "second_person_detected"),
+    ],
+)
+def test_a_reworded_fragment_is_recognised(catalogue: Catalogue, text: str, key: str) -> None:
+    assert (entry := catalogue.explain(text).entry) is not None and entry.code == key
 
 
 @pytest.mark.parametrize(
@@ -239,6 +258,10 @@ def test_an_image_code_beats_video_prose(catalogue: Catalogue) -> None:
         "Quality issue.",
         "The video is great",
         "Error: something went wrong",
+        "There was an error processing your training file. Please try again.",
+        "Please try again with a different video file.",
+        "There was an error processing your image. Please upload a sharper photo with your face visible.",
+        "x " * 400,
     ],
 )
 def test_unrelated_text_is_not_matched(catalogue: Catalogue, text: str) -> None:
