@@ -42,19 +42,13 @@ class Transition:
 
 RECEIVE = Transition("receive", (None,), S.RECEIVED, "request acked, written before the ack")
 HOLD = Transition(
-    "hold",
-    (None, S.RECEIVED),
-    S.AWAITING_CONFIRMATION,
-    "rights, consent or a doubtful photo to confirm",
+    "hold", (None, S.RECEIVED), S.AWAITING_CONFIRMATION, "rights, consent or a doubtful photo to confirm",
     answered=True,
 )
 SUBMIT = Transition("submit", (None, S.RECEIVED), S.SUBMITTING, "photo checked, nothing to ask")
 REFUSE = Transition("refuse", (S.RECEIVED,), None, "photo refused, the row is removed", answered=True)
 GIVE_UP = Transition(
-    "give_up",
-    (S.RECEIVED,),
-    S.SUBMIT_FAILED,
-    "our own error while checking, or after a restart",
+    "give_up", (S.RECEIVED,), S.SUBMIT_FAILED, "our own error while checking, or after a restart",
     answered=True,
 )
 CONFIRM = Transition("confirm", (S.AWAITING_CONFIRMATION,), S.SUBMITTING, "the requester confirms")
@@ -67,48 +61,24 @@ CREATE_FAILED = Transition(
 START = Transition("start", (S.SUBMITTING,), S.TRAINING, "Tavus created the replica", card=True)
 PROGRESS = Transition("progress", (S.TRAINING,), S.TRAINING, "a poll sees new progress", card=True)
 STALL = Transition(
-    "stall",
-    (S.TRAINING,),
-    S.TRAINING,
-    "no progress for STUCK_AFTER_HOURS",
-    queues=(OutboxKind.STUCK,),
+    "stall", (S.TRAINING,), S.TRAINING, "no progress for STUCK_AFTER_HOURS", queues=(OutboxKind.STUCK,),
     card=True,
 )
 COMPLETE = Transition(
-    "complete",
-    (S.TRAINING,),
-    S.COMPLETED,
-    "Tavus says completed",
-    queues=(OutboxKind.COMPLETION, OutboxKind.REQUESTER_DM),
-    card=True,
+    "complete", (S.TRAINING,), S.COMPLETED, "Tavus says completed",
+    queues=(OutboxKind.COMPLETION, OutboxKind.REQUESTER_DM), card=True,
 )
 FAIL = Transition(
-    "fail",
-    (S.TRAINING,),
-    S.FAILED,
-    "Tavus says error, or the replica is gone",
-    queues=(OutboxKind.FAILURE, OutboxKind.REQUESTER_DM),
-    card=True,
+    "fail", (S.TRAINING,), S.FAILED, "Tavus says error, or the replica is gone",
+    queues=(OutboxKind.FAILURE, OutboxKind.REQUESTER_DM), card=True,
 )
 DELETE = Transition(
     "delete", (S.TRAINING, S.COMPLETED, S.FAILED), S.DELETED, "/replica delete", card=True, answered=True
 )
 
 TRANSITIONS: tuple[Transition, ...] = (
-    RECEIVE,
-    HOLD,
-    SUBMIT,
-    REFUSE,
-    GIVE_UP,
-    CONFIRM,
-    CANCEL,
-    CREATE_FAILED,
-    START,
-    PROGRESS,
-    STALL,
-    COMPLETE,
-    FAIL,
-    DELETE,
+    RECEIVE, HOLD, SUBMIT, REFUSE, GIVE_UP, CONFIRM, CANCEL, CREATE_FAILED, START, PROGRESS, STALL,
+    COMPLETE, FAIL, DELETE,
 )
 
 
@@ -276,6 +246,7 @@ class Lifecycle:
 
 def _closed(error: SubmitError) -> dict[str, Any]:
     return {"submit_error": error.stored(), "finished_at": utcnow()}
+
 
 
 # --- the picture in docs/architecture.md ---------------------------------------------------------------

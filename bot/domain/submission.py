@@ -212,12 +212,8 @@ class SubmissionService:
         if self._rules.photo_check == "off":
             return None
         report = check_photo(photo, detect_faces=True)
-        log.info(
-            "photo check: %s in %.0f ms (detector %s)",
-            ", ".join(f.kind for f in report.findings) or "clean",
-            report.elapsed_ms,
-            report.detector,
-        )
+        log.info("photo check: %s in %.0f ms (detector %s)",
+                 ", ".join(f.kind for f in report.findings) or "clean", report.elapsed_ms, report.detector)
         return report.findings
 
     def _question_for(self, draft: ReplicaDraft) -> Question | None:

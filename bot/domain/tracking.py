@@ -276,3 +276,4 @@ class Tracker:
         replica_requests.record_poll(
             self._engine, request_id, owner=self._owner, values={"next_poll_at": next_poll_at}
         )
+
