@@ -27,8 +27,8 @@ _RULES: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = tuple(
     for code, groups in (
         ("Phx4MultipleForegroundPeopleError", (
             "multiple", "people", "persons", "several", "single person", "single face", "single subject",
-            "one person", "one face", "one subject", "count face", "count person", "count people",
-            "faces", "foreground person", "foreground people",
+            "one person", "one face", "one subject", "count face", "count faces", "count person",
+            "count people", "two faces", "two person", "foreground person", "foreground people",
         )),
         ("AppearsUnder18Error", (
             "18", "under18", "minor", "minors", "underage", "adult", "age", "child", "children", "kid",
