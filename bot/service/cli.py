@@ -62,7 +62,7 @@ def socket() -> None:
 
 @cli.command()
 def stats() -> None:
-    """How often the offline photo check agreed with Tavus' verdict."""
+    """How often the offline photo check and Tavus' image check agreed with the training outcome."""
     from bot.domain.stats import preflight_stats
     from bot.domain.verdict_stats import verdict_stats
     from storage.db import make_engine, migrate

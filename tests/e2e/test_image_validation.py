@@ -5,7 +5,10 @@ every failed check in the catalogue's words, and each button does what it says, 
 from __future__ import annotations
 
 import base64
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +311,26 @@ def test_a_passing_check_submits_at_once(
     wait_until_quiet(slack, tavus)
     assert len(validations(tavus)) == 1 and len(creates(tavus)) == 1
     assert '"passed":true' in stored(tmp_path, "tavus_verdict")[0]
+
+
+# --- how often each check agreed with training ------------------------------------------------------------
+
+
+def test_stats_show_how_often_each_check_agreed_with_training(
+    start_app: AppFactory, slack: SlackFake, tavus: TavusEmulator, tmp_path: Path
+) -> None:
+    app = start_app()
+    tavus.validation.script(failed=["headphones"])
+    tavus.script(ScriptedOutcome("error", error_message="HeadphonesError", training_seconds=0.3))
+    message = mention_with(slack, app, portrait())
+    click(app, button(first_reply(slack, message), ANYWAY), response_url=slack.response_url())
+    slack.wait_for(lambda: len(slack.thread(CHANNEL, message["ts"])) >= 3, timeout=20)  # ask, card, failure
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TAVUS_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'replica_bot.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "stats"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Tavus' image check agreed:   1 of 1 (100%)" in result.stdout
+    assert "tavus HeadphonesError — 1 of 1 (100%)" in result.stdout
