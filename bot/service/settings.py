@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # Tavus' own image check (POST /v2/faces/image-validation) before an image is submitted: `on` or
     # `off`. When it is slow or down, requests go on with the offline check alone after this long.
     tavus_image_validation: bool = True
-    tavus_image_validation_timeout_seconds: float = Field(default=10, gt=0)
+    tavus_image_validation_timeout_seconds: float = Field(default=5, gt=0)
 
     # Access and consent (comma-separated Slack ids; an empty allow-list means everywhere).
     allowed_channel_ids: Annotated[tuple[str, ...], NoDecode] = ()

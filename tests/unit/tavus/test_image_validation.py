@@ -7,11 +7,13 @@ import base64
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from bot.domain.tavus_check import TavusPhotoCheck
 from bot.sandbox.image_validation import CHECKS, FACES_PATH, LEGACY_PATH
 from bot.sandbox.tavus_emulator import EmulatorServer, ScriptedOutcome, TavusEmulator
+from bot.service.settings import SettingsError, load_settings
 from bot.tavus import TavusBadRequest, TavusClient, TavusNotFound
 from bot.tavus.image_validation import (
     MAX_BASE64_CHARS,
@@ -153,3 +155,38 @@ def test_auto_fix_is_sent_only_when_asked_and_the_emulator_fixes_the_photo(
         assert emulator.validation.fixed == 1
     finally:
         site.close()
+
+
+def test_the_emulators_check_is_scripted_over_http(server: EmulatorServer, emulator: TavusEmulator) -> None:
+    body = {"imageBase64": base64.b64encode(PHOTO).decode(), "mimeType": "image/jpeg"}
+    headers = {"x-api-key": API_KEY}
+    with httpx.Client(base_url=server.url, headers=headers) as http:
+        control = "/_emulator/image-validation"
+        assert http.post(control, json={"failed": ["adult"], "count": 2}).status_code == 200
+        assert http.post(control, json={"failed": ["nope"]}).status_code == 400
+        details = ((FACES_PATH, "pose_suitable_for_face"), (LEGACY_PATH, "pose_suitable_for_replica"))
+        for path, detail in details:
+            answer = http.post(path, json=body).json()
+            assert answer["passed"] is False and detail in answer["details"]
+            assert [c["id"] for c in answer["checks"] if not c["passed"]] == [CHECKS["adult"][0]]
+        assert http.post(FACES_PATH, json=body).json()["passed"] is True
+        assert http.post(FACES_PATH, json={**body, "mimeType": "image/gif"}).status_code == 400
+        assert http.post(FACES_PATH, json=body, headers={"x-api-key": "wrong"}).status_code == 401
+        outage = {"mode": "error", "paths": ["legacy"]}
+        assert http.post("/_emulator/image-validation/outage", json=outage).status_code == 200
+        assert http.post(LEGACY_PATH, json=body).status_code == 500
+        assert http.post(FACES_PATH, json=body).status_code == 200
+        assert http.post("/_emulator/image-validation/outage", json={"mode": None}).status_code == 200
+        assert http.post(LEGACY_PATH, json=body).status_code == 200
+
+
+@pytest.mark.parametrize(("value", "on"), [(None, True), ("on", True), ("off", False), ("ON", True)])
+def test_the_setting_is_on_unless_switched_off(
+    value: str | None, on: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TAVUS_IMAGE_VALIDATION", raising=False)
+    if value is not None:
+        monkeypatch.setenv("TAVUS_IMAGE_VALIDATION", value)
+    assert load_settings(_env_file=None).tavus_image_validation is on
+    with pytest.raises(SettingsError, match="TAVUS_IMAGE_VALIDATION"):
+        load_settings(_env_file=None, tavus_image_validation="sometimes")
