@@ -1,4 +1,4 @@
-"""Tavus' image check per request, and the choice made when it failed
+"""Per request: what Tavus said about the photo before submission, and what was chosen when it objected
 
 Revision ID: 0006_validation
 Revises: 0005
