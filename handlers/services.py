@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.domain.access import Access
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.domain.deletion import DeletionService
+from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.resubmission import Resubmission
 from bot.domain.submission import SubmissionService
@@ -39,3 +40,5 @@ class Services:
     # Records Slack delivery keys; False if any was seen before (a retry, or an upload's twin event).
     first_delivery: Callable[[Sequence[str]], bool]
     docs_url: str = DEFAULT_DOCS_BASE_URL
+    # The choices under a photo Tavus' own check failed.
+    photo_choices: PhotoChoices | None = None

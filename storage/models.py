@@ -113,6 +113,14 @@ class ReplicaRequest(SQLModel, table=True):
     # What the offline photo check found (finding kinds, comma-separated; "" for a clean photo), kept to
     # measure later how often it predicted Tavus' verdict.
     preflight_findings: str | None = None
+    # Tavus' own image check (JSON: the verdict and every check, with the code each was matched to); None
+    # when it was not asked or could not answer.
+    tavus_verdict: str | None = Field(default=None, sa_column=Column(Text))
+    # What was chosen after Tavus' check failed ("anyway", or "auto_fix" for Tavus' AI Image Fixer), by
+    # whom (the requester or an admin) and when: kept as the record.
+    photo_choice: str | None = None
+    photo_choice_by: str | None = None
+    photo_choice_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     deleted_by: str | None = None
     deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

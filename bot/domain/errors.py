@@ -21,6 +21,12 @@ class Action(StrEnum):
     CONFIRM = "confirm"
     DELETE = "delete"
     RETRY = "retry"
+    # What to do with a photo Tavus' check failed: submit anyway, let Tavus fix it, or use another.
+    CHOOSE = "choose"
+
+
+class CannotAutoFix(Refusal):
+    """"Let Tavus fix it" for a photo whose failed checks the fixer cannot mend (it was not offered)."""
 
 
 class MissingPhoto(Refusal):

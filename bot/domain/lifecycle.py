@@ -153,6 +153,21 @@ class Lifecycle:
         error = SubmitError(SubmitProblem.CANCELLED)
         return self._move(CANCEL, request_id, _closed(error), requester_id=user_id) is not None
 
+    def choose_photo(
+        self, request_id: int, user_id: str, *, choice: str, affirms_rights: bool
+    ) -> ReplicaRequest | None:
+        """Tavus' check failed and the requester or an admin chose to submit all the same (`choice`:
+        "anyway", or "auto_fix" for Tavus' fixer); who and when are kept. None if already chosen."""
+        now = utcnow()
+        values: dict[str, Any] = {"photo_choice": choice, "photo_choice_by": user_id, "photo_choice_at": now}
+        if affirms_rights:
+            values |= {"rights_affirmed_by": user_id, "rights_affirmed_at": now}
+        return self._move(CONFIRM, request_id, values)
+
+    def set_aside(self, request_id: int) -> bool:
+        """Another photo is coming instead (the caller checked it is the requester's or an admin's wish)."""
+        return self._move(CANCEL, request_id, _closed(SubmitError(SubmitProblem.CANCELLED))) is not None
+
     # --- Tavus ------------------------------------------------------------------------------------------
 
     def create_failed(self, request_id: int, error: SubmitError) -> ReplicaRequest | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.errors import SubmitProblem
+from bot.domain.image_checks import TavusVerdict
 from bot.photos.offline_check import Finding
 from storage.models import ReplicaRequest
 
@@ -76,6 +77,12 @@ class Held:
     request: ReplicaRequest
     question: Question | None
     findings: tuple[Finding, ...] = ()
+    # Tavus' own check, when it was asked and answered.
+    verdict: TavusVerdict | None = None
+
+    @property
+    def refused_by_tavus(self) -> bool:
+        return self.verdict is not None and not self.verdict.passed
 
     @property
     def request_id(self) -> int:

@@ -27,6 +27,7 @@ from bot.domain.errors import (
     SubmitProblem,
     UnknownVoice,
 )
+from bot.domain.image_checks import TavusVerdict
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.media import MediaStore
 from bot.domain.requests import (
@@ -42,6 +43,7 @@ from bot.domain.requests import (
     Submitted,
     Superseded,
 )
+from bot.domain.tavus_check import TavusPhotoCheck
 from bot.photos.download import check_url, fetch_url
 from bot.photos.image_check import DEFAULT_MAX_BYTES, check_image
 from bot.photos.offline_check import Finding, check_photo
@@ -55,7 +57,11 @@ log = logging.getLogger(__name__)
 
 PhotoCheck = Literal["off", "advisory", "strict"]
 # What the checks add to a request written before its ack (and the worker resuming it lets go).
-_CHECKED_FIELDS = ("train_image_url", "preflight_findings", "lease_owner", "lease_until")
+_CHECKED_FIELDS = ("train_image_url", "preflight_findings", "tavus_verdict", "lease_owner", "lease_until")
+# The model a face is trained with when the deployment names none (Tavus' documented default).
+DEFAULT_MODEL = "phoenix-4"
+# The photo choice that asks Tavus' AI Image Fixer to mend the photo before training.
+AUTO_FIX = "auto_fix"
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,10 @@ class SubmissionService:
         lifecycle: Lifecycle,
         tavus: TavusClient,
         media: MediaStore | None = None,
+        tavus_check: TavusPhotoCheck | None = None,
     ) -> None:
         self._rules = rules
+        self._tavus_check = tavus_check
         self._engine = engine
         self._lifecycle = lifecycle
         self._tavus = tavus
@@ -148,10 +156,11 @@ class SubmissionService:
         except PreflightRefusal as refusal:
             log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
             return self.reject(draft, refusal)
-        findings = self._look_at(photo) if photo is not None else None
+        findings = self._look_at(photo[0]) if photo is not None else None
         if findings and self._rules.photo_check == "strict":
             return self.reject(draft, PhotoFlagged(findings))
-        return self._decide(draft, draft.image_url, findings)
+        verdict = self._ask_tavus(draft, *photo) if photo is not None else None
+        return self._decide(draft, draft.image_url, findings, verdict)
 
     def submit_upload(self, draft: ReplicaDraft, data: bytes) -> Outcome:
         """A photo uploaded to Slack: checked, hosted where Tavus can fetch it, then submitted."""
@@ -166,8 +175,9 @@ class SubmissionService:
         if findings and self._rules.photo_check == "strict":
             # Refused before anything is stored.
             return self.reject(draft, PhotoFlagged(findings))
+        verdict = self._ask_tavus(draft, data, info.content_type)
         stored = self._media.put(data, info.content_type)
-        return self._decide(draft, stored.url, findings, hosted=stored.key)
+        return self._decide(draft, stored.url, findings, verdict, hosted=stored.key)
 
     def refuse(self, draft: ReplicaDraft) -> bool:
         """Nothing goes to Tavus: the received row goes (a refused photo leaves no request behind).
@@ -186,6 +196,7 @@ class SubmissionService:
         draft: ReplicaDraft,
         train_image_url: str | None,
         findings: tuple[Finding, ...] | None,
+        verdict: TavusVerdict | None = None,
         *,
         hosted: str | None = None,
     ) -> Outcome:
@@ -193,8 +204,10 @@ class SubmissionService:
         the key of the photo stored for Tavus, tied to the request as soon as it is recorded (so it is
         purged with the request, whatever Tavus then says)."""
         question = self._question_for(draft)
-        hold = question is not None or bool(findings)
+        refused = verdict is not None and not verdict.passed
+        hold = question is not None or bool(findings) or refused
         fields = request_fields(draft, train_image_url, findings)
+        fields["tavus_verdict"] = verdict.stored() if verdict is not None else None
         if draft.received_id is not None:
             # The row exists; only what the checks learned is new.
             fields = {k: fields[k] for k in _CHECKED_FIELDS}
@@ -204,7 +217,7 @@ class SubmissionService:
         if hosted is not None and self._media is not None and request.id is not None:
             self._media.attach(hosted, request.id)
         if hold:
-            return Held(request, question, findings or ())
+            return Held(request, question, findings or (), verdict)
         return self.send_to_tavus(request)
 
     def _look_at(self, photo: bytes) -> tuple[Finding, ...] | None:
@@ -215,6 +228,20 @@ class SubmissionService:
         log.info("photo check: %s in %.0f ms (detector %s)",
                  ", ".join(f.kind for f in report.findings) or "clean", report.elapsed_ms, report.detector)
         return report.findings
+
+    def _ask_tavus(self, draft: ReplicaDraft, photo: bytes, mime_type: str) -> TavusVerdict | None:
+        """Tavus' own check of the photo (None when off or unavailable); runs after the ack, never in it."""
+        if self._tavus_check is None:
+            return None
+        verdict = self._tavus_check.verdict(photo, mime_type, self._training_model(draft))
+        if verdict is not None:
+            log.info("tavus image check: %s", "passed" if verdict.passed else
+                     "failed " + ", ".join(c.id or c.label for c in verdict.failed))
+        return verdict
+
+    def _training_model(self, draft: ReplicaDraft) -> str:
+        """The model the face will be trained with: the one Tavus' check must judge the photo for."""
+        return self._rules.model_name or DEFAULT_MODEL
 
     def _question_for(self, draft: ReplicaDraft) -> Question | None:
         """What the requester must confirm before anything is submitted, if anything."""
@@ -264,6 +291,7 @@ class SubmissionService:
                 consent_video_url=request.consent_video_url,
                 callback_url=self._rules.callback_url(request.callback_token),
                 model_name=self._rules.model_name,
+                auto_fix_training_image=request.photo_choice == AUTO_FIX and not video,
             )
         except TavusError as exc:
             log.warning("tavus create failed for request %s: %s", request.id, exc)
@@ -283,8 +311,8 @@ class SubmissionService:
         log.info("request %s created replica %s", request.id, replica_id)
         return Submitted(started)
 
-    def _check_links(self, draft: ReplicaDraft) -> bytes | None:
-        """Check what Tavus will download (raising PreflightRefusal); returns the photo's bytes, if any."""
+    def _check_links(self, draft: ReplicaDraft) -> tuple[bytes, str] | None:
+        """Check what Tavus will download (raising PreflightRefusal); the photo's bytes and type, if any."""
         for url in (draft.video_url, draft.consent_url):
             if url:
                 check_url(url, allow_private=self._rules.allow_private_urls)
@@ -292,8 +320,8 @@ class SubmissionService:
             return None
         limit = self._rules.max_image_bytes
         fetched = fetch_url(draft.image_url, allow_private=self._rules.allow_private_urls, max_bytes=limit)
-        check_image(fetched.content, max_bytes=limit)
-        return fetched.content
+        info = check_image(fetched.content, max_bytes=limit)
+        return fetched.content, info.content_type
 
 
 def request_fields(

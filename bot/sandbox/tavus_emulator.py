@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.sandbox.image_validation import ValidationEmulator
 from bot.sandbox.tavus_video_errors import scripted_video_error
 from bot.sandbox.threaded_server import ThreadedServer
 
@@ -161,6 +162,7 @@ class TavusEmulator:
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._download_slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.validation = ValidationEmulator()
         self.app = self._build_app()
 
     # --- in-process control surface ---------------------------------------------------------------
@@ -290,6 +292,7 @@ class TavusEmulator:
             self._calls.clear()
             self._callbacks.clear()
             self.default_training_seconds, self.latency_ms = self._initial_config
+        self.validation.reset()
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -603,9 +606,11 @@ class TavusEmulator:
                 return _error(400, f"{name} must be an http(s) URL")
         if image and not body.get("voice_name"):
             return _error(400, "voice_name is required when training from an image")
+        if problem := self.validation.create_error(body):
+            return _error(400, problem)
         now = datetime.now(UTC)
         with self._lock:
-            scripted = self._take_outcome(body.get("replica_name"))
+            scripted = self.validation.fix(body, self._take_outcome(body.get("replica_name")))
             if scripted is None and (video_error := scripted_video_error(video)) is not None:
                 # A `tavus_error=<key>` marker in the video link fails it with that documented text.
                 scripted = ScriptedOutcome("error", error_message=video_error)
@@ -770,6 +775,7 @@ class TavusEmulator:
             Route("/_emulator/callbacks", self._ctl_callbacks, methods=["GET"]),
             Route("/_emulator/reset", self._ctl_reset, methods=["POST"]),
             Route("/_emulator/config", self._ctl_config, methods=["POST"]),
+            *self.validation.routes(self._api),
         ]
         return Starlette(routes=routes, lifespan=self._lifespan)
 

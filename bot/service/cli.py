@@ -14,6 +14,7 @@ from storage.db import DatabaseError
 
 if TYPE_CHECKING:
     from bot.domain.stats import PreflightStats
+    from bot.domain.verdict_stats import Agreement, VerdictStats
     from bot.service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,9 @@ def socket() -> None:
 
 @cli.command()
 def stats() -> None:
-    """How often the offline photo check agreed with Tavus' verdict."""
+    """How often the offline photo check and Tavus' image check agreed with the training outcome."""
     from bot.domain.stats import preflight_stats
+    from bot.domain.verdict_stats import verdict_stats
     from storage.db import make_engine, migrate
 
     settings = load_settings()
@@ -73,6 +75,7 @@ def stats() -> None:
     except DatabaseError as exc:
         raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
     click.echo(_stats_report(preflight_stats(engine)))
+    click.echo(_verdict_report(verdict_stats(engine)))
 
 
 @cli.command()
@@ -120,6 +123,23 @@ def _stats_report(stats: PreflightStats) -> str:
     if stats.by_kind:
         lines.append("  by finding: kind — rejected / accepted")
         lines.extend(f"    {kind} — {r} / {a}" for kind, (r, a) in stats.by_kind.items())
+    return "\n".join(lines)
+
+
+def _verdict_report(stats: VerdictStats) -> str:
+    def agreed(value: Agreement) -> str:
+        share = "—" if value.share is None else f"{value.share:.0%}"
+        return f"{value.agreed} of {value.counted} ({share})"
+
+    lines = [
+        "Both checks before submission vs. the training outcome (finished requests)",
+        f"  offline photo check agreed:  {agreed(stats.offline)}",
+        f"  Tavus' image check agreed:   {agreed(stats.tavus)}",
+    ]
+    if stats.offline_by_check or stats.tavus_by_check:
+        lines.append("  per check (objected or failed for its reason; both happened):")
+        lines.extend(f"    offline {kind} — {agreed(a)}" for kind, a in stats.offline_by_check.items())
+        lines.extend(f"    tavus {key} — {agreed(a)}" for key, a in stats.tavus_by_check.items())
     return "\n".join(lines)
 
 

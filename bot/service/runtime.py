@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 from slack_sdk import WebClient
 
 from bot.domain.access import Access
@@ -17,10 +18,12 @@ from bot.domain.catalogue import Catalogue
 from bot.domain.deletion import DeletionService
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.media import MediaStore
+from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.recovery import Recovery
 from bot.domain.resubmission import Resubmission
 from bot.domain.submission import SubmissionRules, SubmissionService
+from bot.domain.tavus_check import TavusPhotoCheck
 from bot.domain.tracking import PollSchedule, Tracker
 from bot.photos.offline_check import available_detector
 from bot.service.after_ack import AfterAck
@@ -33,6 +36,7 @@ from bot.slack.files import SlackFileDownloader
 from bot.slack.home_tab import HomePublisher
 from bot.slack.intake import Intake
 from bot.tavus import TavusClient
+from bot.tavus.image_validation import ImageValidator
 from handlers.services import Services, Voices
 from storage.db import Engine, make_engine, migrate, ping
 from storage.repository import seen_events
@@ -122,7 +126,10 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     # from waking it once per row.
     kicks = Throttle(scheduler.kick_delivery)
     lifecycle = Lifecycle(engine, on_queued=kicks)
-    submission = SubmissionService(_submission_rules(settings), engine, lifecycle, tavus, media)
+    rules = _submission_rules(settings)
+    submission = SubmissionService(
+        rules, engine, lifecycle, tavus, media, tavus_check=TavusPhotoCheck(_image_validator(settings))
+    )
     recovery = Recovery(
         engine,
         lifecycle,
@@ -175,6 +182,9 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         voices=Voices(settings.voices, settings.default_voice, settings.voice_descriptions),
         first_delivery=lambda keys: seen_events.first_time(engine, keys),
         docs_url=docs_url,
+        photo_choices=PhotoChoices(
+            engine, lifecycle, access, media_url_ttl=rules.media_url_ttl, confirm_rights=rules.confirm_rights
+        ),
     )
     return Runtime(
         settings=settings,
@@ -191,6 +201,22 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         kicks=kicks,
         owner=owner,
     )
+
+
+def _image_validator(settings: Settings) -> ImageValidator | None:
+    """Tavus' image check, on a client of its own: one attempt and a short timeout, since the request
+    goes on without it rather than waiting out retries."""
+    if not settings.tavus_image_validation:
+        return None
+    seconds = settings.tavus_image_validation_timeout_seconds
+    client = TavusClient(
+        str(settings.tavus_api_url).rstrip("/"),
+        settings.secret("tavus_api_key"),
+        timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
+        max_attempts=1,
+        max_connections=4,
+    )
+    return ImageValidator(client)
 
 
 def _submission_rules(settings: Settings) -> SubmissionRules:

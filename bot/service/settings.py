@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # The offline photo check before submitting: findings are shown with "Submit anyway" (advisory),
     # refused (strict), or not looked for (off). Faces are checked when `replica-bot[faces]` is installed.
     preflight_faces: Literal["off", "advisory", "strict"] = "advisory"
+    # Tavus' own image check (POST /v2/faces/image-validation) before an image is submitted: `on` or
+    # `off`. When it is slow or down, requests go on with the offline check alone after this long.
+    tavus_image_validation: bool = True
+    tavus_image_validation_timeout_seconds: float = Field(default=5, gt=0)
 
     # Access and consent (comma-separated Slack ids; an empty allow-list means everywhere).
     allowed_channel_ids: Annotated[tuple[str, ...], NoDecode] = ()

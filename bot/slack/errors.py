@@ -14,6 +14,7 @@ from bot.domain.catalogue import Catalogue
 from bot.domain.errors import (
     AlreadyConfirmed,
     AlreadyDeleted,
+    CannotAutoFix,
     ChannelNotAllowed,
     ConfirmationExpired,
     DeleteTooSoon,
@@ -78,6 +79,8 @@ def _known(error: BaseException) -> str | None:
         return refusals.warning(refusals.draft_error_text(error))
     if isinstance(error, RequestGone | ConfirmationExpired | AlreadyConfirmed):
         return refusals.warning(refusals.request_refusal_text(error))
+    if isinstance(error, CannotAutoFix):
+        return refusals.warning(refusals.CANNOT_AUTO_FIX)
     if isinstance(error, NotPermitted | NothingToRetry):
         return refusals.request_refusal_text(error)
     if isinstance(error, ChannelNotAllowed):

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.access import Access
 from bot.domain.catalogue import Catalogue
+from bot.domain.verdict_stats import verdict_stats
 from bot.slack.render import HOME_FILTERS, HOME_LIMIT, home_view
 from storage.db import Engine
 from storage.repository import replica_requests
@@ -40,7 +41,8 @@ class HomePublisher:
             limit=HOME_LIMIT + 1,
         )
         return home_view(
-            requests, is_admin=is_admin, catalogue=self._catalogue, active_filter=active, viewer=user_id
+            requests, is_admin=is_admin, catalogue=self._catalogue, active_filter=active, viewer=user_id,
+            stats=verdict_stats(self._engine) if is_admin else None,
         )
 
     def publish(self, client: WebClient, user_id: str, view_filter: str | None = None) -> None:

@@ -19,3 +19,7 @@ HOME_CALLBACK_ID = "replica_home"
 SHORTCUT_CALLBACK_ID = "create_replica"
 # Message metadata on every post the outbox makes, carrying the outbox id (see bot/slack/exactly_once.py).
 METADATA_EVENT = "replica_bot_notification"
+# Under a photo Tavus' own check failed: submit it anyway, let Tavus' fixer mend it, or use another.
+PHOTO_ANYWAY_ACTION = "photo_submit_anyway"
+PHOTO_FIX_ACTION = "photo_let_tavus_fix"
+PHOTO_ANOTHER_ACTION = "photo_use_another"

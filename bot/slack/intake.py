@@ -21,7 +21,7 @@ from bot.domain.submission import SubmissionService
 from bot.photos.refusals import PreflightRefusal
 from bot.slack import errors
 from bot.slack.files import SlackFile, SlackFileDownloader
-from bot.slack.render import Message, photo_advisory, question, resume_failed_message
+from bot.slack.render import Message, photo_advisory, question, resume_failed_message, tavus_refused
 from bot.slack.replies import Reply, in_thread, privately
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,16 @@ class Intake:
         queued, and posted in the channel."""
         if not isinstance(outcome, Held):
             return
-        if outcome.findings:
-            reply(photo_advisory(outcome.findings, self._catalogue, outcome.request_id, outcome.question))
+        if outcome.refused_by_tavus:
+            assert outcome.verdict is not None
+            reply(tavus_refused(
+                outcome.findings, outcome.verdict, self._catalogue, outcome.request_id, outcome.question
+            ))
+        elif outcome.findings:
+            passed = outcome.verdict is not None and outcome.verdict.passed
+            reply(photo_advisory(
+                outcome.findings, self._catalogue, outcome.request_id, outcome.question, tavus_passed=passed
+            ))
         elif outcome.question is not None:
             reply(question(outcome.question, outcome.request_id))
 

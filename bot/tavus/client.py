@@ -169,6 +169,7 @@ class TavusClient:
         consent_video_url: str | None = None,
         callback_url: str | None = None,
         model_name: str | None = None,
+        auto_fix_training_image: bool = False,
     ) -> CreatedReplica:
         if (train_image_url is None) == (train_video_url is None):
             raise ValueError("give exactly one of train_image_url or train_video_url")
@@ -183,7 +184,10 @@ class TavusClient:
             "callback_url": callback_url,
             "model_name": model_name,
         }
-        body = {key: value for key, value in fields.items() if value is not None}
+        body: dict[str, Any] = {key: value for key, value in fields.items() if value is not None}
+        if auto_fix_training_image and train_image_url is not None:
+            # Tavus' AI Image Fixer applies to image training only.
+            body["auto_fix_training_image"] = True
         data = self._json(self._request("POST", "/v2/replicas", json=body, idempotent=False))
         raw_status = optional_str(data.get("status")) or ""
         replica_id = optional_str(data.get("replica_id"))
@@ -217,6 +221,11 @@ class TavusClient:
 
     def rename_replica(self, replica_id: str, replica_name: str) -> None:
         self._request("PATCH", f"{self._replica_path(replica_id)}/name", json={"replica_name": replica_name})
+
+    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to another endpoint with this client's key, retries and error mapping. Retried like a
+        read, so only for calls without side effects (a check, not a create)."""
+        return self._json(self._request("POST", path, json=body))
 
     def close(self) -> None:
         self._http.close()

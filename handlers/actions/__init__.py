@@ -11,9 +11,12 @@ from bot.slack.ids import (
     CONFIRM_ACTION,
     GUIDELINE_ACTION,
     HOME_FILTER_ACTION_PREFIX,
+    PHOTO_ANOTHER_ACTION,
+    PHOTO_ANYWAY_ACTION,
+    PHOTO_FIX_ACTION,
     RETRY_ACTION,
 )
-from handlers.actions import confirm, guideline_link, home_filter, retry
+from handlers.actions import confirm, guideline_link, home_filter, photo_choice, retry
 
 
 def register(app: App) -> None:
@@ -21,4 +24,7 @@ def register(app: App) -> None:
     app.action(CANCEL_ACTION)(confirm.on_cancel)
     app.action(RETRY_ACTION)(retry.on_retry)
     app.action(GUIDELINE_ACTION)(guideline_link.on_link)
+    app.action(PHOTO_FIX_ACTION)(photo_choice.on_fix)
+    app.action(PHOTO_ANYWAY_ACTION)(photo_choice.on_anyway)
+    app.action(PHOTO_ANOTHER_ACTION)(photo_choice.on_another)
     app.action(re.compile(f"^{HOME_FILTER_ACTION_PREFIX}"))(home_filter.on_filter)

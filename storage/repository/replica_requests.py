@@ -175,6 +175,20 @@ def preflight_outcomes(engine: Engine, statuses: Sequence[str]) -> list[tuple[st
         return [(findings or "", status, code) for findings, status, code in session.exec(statement).all()]
 
 
+def verdict_outcomes(
+    engine: Engine, statuses: Sequence[str]
+) -> list[tuple[str | None, str | None, str | None, str, str | None]]:
+    """(offline findings, Tavus' verdict, photo choice, status, error code) of every request in `statuses`
+    that either check looked at."""
+    c = _requests.c
+    columns = (c.preflight_findings, c.tavus_verdict, c.photo_choice, c.status, c.error_code)
+    statement = sa.select(*columns).where(
+        sa.or_(c.preflight_findings.is_not(None), c.tavus_verdict.is_not(None)), c.status.in_(list(statuses))
+    )
+    with Session(engine) as session:
+        return [(a, b, d, e, f) for a, b, d, e, f in session.execute(statement).all()]
+
+
 def _released(owner: str) -> dict[str, Any]:
     """Column values that give up `owner`'s lease and leave anyone else's alone."""
     mine = _requests.c.lease_owner == owner

@@ -47,6 +47,7 @@ from bot.slack.render.thread import (
     stored_failure,
     stuck_notice,
 )
+from bot.slack.render.verdict import tavus_refused
 
 __all__ = [
     "CANCELLED",
@@ -90,6 +91,7 @@ __all__ = [
     "stored_failure",
     "stuck_notice",
     "submit_error_text",
+    "tavus_refused",
     "upload_help",
     "upload_modal",
     "voice_description",

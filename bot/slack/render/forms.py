@@ -33,6 +33,7 @@ FIELD_ERRORS = {
     "photo": "Attach one JPG or PNG headshot.",
     "voice": "Pick one of the stock voices.",
 }
+TAVUS_PASSED_NOTE = "Tavus' own image check passed this photo, so these are only my doubts; you decide."
 SUBMITTING = "Thanks — submitting it to Tavus now."
 CANCELLED = (
     "Nothing was sent to Tavus. Send another photo whenever you're ready: mention me "
@@ -183,6 +184,8 @@ def photo_advisory(
     catalogue: Catalogue,
     request_id: int,
     rights_question: Question | None = None,
+    *,
+    tavus_passed: bool = False,
 ) -> Message:
     intro = section(
         ":mag: Before spending a training run, I looked at the photo. Tavus will probably reject it:"
@@ -194,6 +197,9 @@ def photo_advisory(
         asked, request_id, confirm="Submit anyway", cancel="Use another photo",
         preface=[intro, *_finding_lines(findings, catalogue)],
     )
+    if tavus_passed:
+        # Both checks answer in this one message.
+        message.blocks.append(context(TAVUS_PASSED_NOTE))
     text = f"The photo check found: {_summary(findings)}. {asked}"[:3000]
     return Message(text=text, blocks=message.blocks)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain.catalogue import Catalogue
 from bot.domain.resubmission import RETRYABLE
+from bot.domain.verdict_stats import VerdictStats
 from bot.slack.ids import HOME_CALLBACK_ID, HOME_FILTER_ACTION_PREFIX
 from bot.slack.render.blocks import (
     MAX_VIEW_BLOCKS,
@@ -22,6 +23,7 @@ from bot.slack.render.blocks import (
 from bot.slack.render.card import STATUS_LABELS, elapsed, progress_bar
 from bot.slack.render.photos import IMAGE_REQUIREMENTS
 from bot.slack.render.refusals import submit_error_text
+from bot.slack.render.stats import checks_section
 from bot.slack.render.thread import retry_button, stored_failure
 from storage.models import ReplicaRequest, RequestStatus
 
@@ -51,6 +53,7 @@ def home_view(
     active_filter: str = "all",
     viewer: str | None = None,
     now: datetime | None = None,
+    stats: VerdictStats | None = None,
 ) -> dict[str, Any]:
     """The App Home tab: the viewer's requests, or everyone's with filters for an admin."""
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Replica requests"}}]
@@ -94,6 +97,8 @@ def home_view(
             context(f"Showing the newest {HOME_LIMIT}. `/replica status <replica_id>` finds any other.")
         )
     blocks.append({"type": "divider"})
+    if is_admin and stats is not None:
+        blocks.extend(checks_section(stats, catalogue))
     blocks.append(context(f"*Photo checklist:* {IMAGE_REQUIREMENTS} · `/replica help` for everything else"))
     return {
         "type": "home",

@@ -84,7 +84,16 @@ def request_refusal_text(
     if error.action == Action.DELETE:
         return "Only the person who asked for this replica, or an admin, can delete it."
     name = escape(error.replica_name)
+    if error.action == Action.CHOOSE:
+        who = f"Only <@{error.requester_id}>, who asked for *{name}*, or an admin"
+        return f"{who} can decide about this photo."
     return f"Only <@{error.requester_id}>, who asked for *{name}*, or an admin can retry it."
+
+
+CANNOT_AUTO_FIX = (
+    "Tavus' image fixer can't mend what its check found in this photo (it fixes framing, pose, light, "
+    "sharpness and centring only). Please use another photo, or submit this one anyway."
+)
 
 
 def deletion_refusal_text(

@@ -16,6 +16,7 @@ from bot.domain.errors import (
     Action,
     AlreadyConfirmed,
     AlreadyDeleted,
+    CannotAutoFix,
     ChannelNotAllowed,
     ConfirmationExpired,
     DeleteTooSoon,
@@ -60,10 +61,12 @@ def _domain_refusals() -> list[tuple[str, Refusal, bool]]:
         ("NoMediaStore", NoMediaStore(), False),
         ("RequestGone", RequestGone(), False),
         *(
-            (f"NotPermitted-{action}", NotPermitted(action, "UREQ42", HOSTILE), action == Action.RETRY)
+            (f"NotPermitted-{action}", NotPermitted(action, "UREQ42", HOSTILE),
+             action in (Action.RETRY, Action.CHOOSE))
             for action in Action
         ),
         ("AlreadyConfirmed", AlreadyConfirmed(), False),
+        ("CannotAutoFix", CannotAutoFix(), False),
         ("ConfirmationExpired", ConfirmationExpired(), False),
         ("NothingToRetry-completed", NothingToRetry(HOSTILE, completed=True), True),
         ("NothingToRetry-under-way", NothingToRetry(HOSTILE, completed=False), True),
