@@ -39,7 +39,7 @@ def cards(slack: SlackFake, channel: str = CHANNEL) -> list[dict]:
 
 
 def gets_of(tavus: TavusEmulator, replica_id: str) -> list[dict]:
-    return [c for c in tavus.calls() if c["method"] == "GET" and c["path"] == f"/v2/replicas/{replica_id}"]
+    return [c for c in tavus.calls() if c["method"] == "GET" and c["path"] == f"/v2/faces/{replica_id}"]
 
 
 # --- delivery that survives Slack ----------------------------------------------------------------------
@@ -99,7 +99,7 @@ def test_kill_9_between_tavus_create_and_storing_the_id_makes_no_second_replica(
 ) -> None:
     app = start_app(RECONCILE_AFTER_SECONDS="1")
     tavus.script(ScriptedOutcome("error", error_message="PoseNotSuitableError", training_seconds=3))
-    tavus.delay_response(method="POST", path_prefix="/v2/replicas", seconds=10)
+    tavus.delay_response(method="POST", path_prefix="/v2/faces", seconds=10)
     create(app, images, name="Crash Test")
     slack.wait_for(lambda: tavus.replicas())  # Tavus has created it; the app has not heard back
     app.kill9()
@@ -119,7 +119,7 @@ def test_kill_9_before_tavus_heard_of_it_submits_the_request_after_restart(
 ) -> None:
     app = start_app(RECONCILE_AFTER_SECONDS="1")
     # Tavus is down while the request is made and the app dies before trying again.
-    tavus.inject_fault(method="POST", path_prefix="/v2/replicas", status=503, count=1, delay_seconds=10)
+    tavus.inject_fault(method="POST", path_prefix="/v2/faces", status=503, count=1, delay_seconds=10)
     create(app, images, name="Never Lost")
     time.sleep(1)
     app.kill9()

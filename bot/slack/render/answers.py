@@ -112,6 +112,8 @@ def status_line(request: ReplicaRequest) -> str:
         parts.append(f"`{request.replica_id}`")
     if request.status == RequestStatus.TRAINING:
         parts.append(progress_bar(request.progress_percent))
+    elif request.status == RequestStatus.PREVIEW_READY:
+        parts.append("usable now, with a watermark, while tuning goes on (a few hours)")
     code = reported_code(request)
     if code:
         parts.append(f"`{escape(code)}`")
