@@ -14,6 +14,7 @@ from storage.models import ReplicaRequest, RequestStatus
 USAGE = (
     '`/replica create <image-url> voice=anna name="Ana Demo"` — request a replica from a headshot\n'
     '`/replica create video=<url> consent=<url> name="Ana"` — request one from a training video\n'
+    "`model=phoenix-4.5` (or `phoenix-4`, `phoenix-3` for video) on either picks the Tavus model\n"
     "`/replica status <replica_id>` — where a request stands\n"
     "`/replica list` — your recent requests\n"
     "`/replica delete <replica_id>` — delete a replica in Tavus (kept an hour after a failure)\n"
@@ -53,8 +54,9 @@ def help_message(
         "shortcut on a message that has one.\n\n"
         f"*Photo checklist:* {IMAGE_REQUIREMENTS}\n"
         f"*Voices:* {', '.join(voices)} — `/replica voices` says what each sounds like.\n"
-        "*Training time:* usually 3–4 hours. I let you know in the thread when it finishes, and your "
-        "requests are on my *Home* tab. If it fails, I say why, with a button to retry.\n"
+        "*Training time:* usually 3–4 hours; with `model=phoenix-4.5` a usable, watermarked preview comes "
+        "within minutes and tuning then takes a few hours. I let you know in the thread when it finishes, "
+        "and your requests are on my *Home* tab. If it fails, I say why, with a button to retry.\n"
         f"*More:* {link(docs + IMAGE_GUIDE_PATH, 'Tavus image requirements')} · "
         f"{link(docs + FAQ_PATH, 'Tavus replica FAQ')}"
     )
