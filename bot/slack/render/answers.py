@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue, CatalogueEntry
+from bot.slack.render import stages
 from bot.slack.render.blocks import date, escape, link
 from bot.slack.render.card import progress_bar, reported_code, status_label
 from bot.slack.render.photos import IMAGE_REQUIREMENTS
@@ -140,8 +141,10 @@ def looking_at_replica(replica_id: str) -> str:
     return f"Looking at replica `{escape(replica_id)}`…"
 
 
-def deleted_message(replica_id: str) -> str:
-    return f"Deleted replica `{escape(replica_id)}` in Tavus."
+def deleted_message(replica_id: str, request: ReplicaRequest | None = None) -> str:
+    done = f"Deleted replica `{escape(replica_id)}` in Tavus."
+    note = stages.deleted_note(request) if request is not None else None
+    return f"{done} {note}" if note else done
 
 
 def upload_help(voices: Sequence[str]) -> str:

@@ -126,6 +126,15 @@ def stage_post(kind: str, request: ReplicaRequest, docs_url: str, support_email:
     return None
 
 
+def deleted_note(request: ReplicaRequest) -> str | None:
+    """What deleting a phoenix-4.5 face meant: it was usable, and (if it was still tuning) tuning ended."""
+    if request.preview_at is None:
+        return None
+    if normalise_finetune(request.finetune_status) == FinetuneState.TUNING:
+        return "Its preview was already usable for conversations; it is gone now, and its tuning with it."
+    return "It was usable for conversations; it is gone now."
+
+
 def preview_dm(request: ReplicaRequest, where: str) -> Message:
     text = (
         f":eyes: Your face *{escape(request.replica_name)}* has a usable preview (face id "

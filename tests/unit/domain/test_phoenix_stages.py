@@ -11,7 +11,9 @@ from bot.domain.catalogue import Catalogue
 from bot.domain.lifecycle import REPLICA_GONE
 from bot.domain.tracking import PollSchedule, Tracker
 from bot.sandbox.tavus_emulator import ScriptedOutcome
+from bot.slack import render
 from storage.models import IN_FLIGHT, OutboxKind, ReplicaRequest, RequestStatus
+from tests.unit.domain.test_deletion_and_retry import deletes, deletion
 from tests.unit.domain.world import World, ago, outbox, set_columns, stored, wait_until
 
 S = RequestStatus
@@ -162,3 +164,19 @@ def test_a_face_gone_after_its_preview_fails_without_a_second_dm(world: World) -
     row = stored(world.engine, request.id)
     assert (row.status, row.error_code) == (S.FAILED, REPLICA_GONE)
     assert kinds(world, request) == {K.CARD: 1, K.PREVIEW_READY: 1, K.REQUESTER_DM: 1, K.FAILURE: 1}
+
+
+def test_a_face_still_tuning_can_be_deleted_like_a_finished_one_and_the_answer_says_what_it_was(
+    world: World,
+) -> None:
+    request = submitted(world, ScriptedOutcome("completed", training_seconds=0, tuning_seconds=3600))
+    at(world, request, "completed", "training")
+    assert poll(world, request)
+    assert request.replica_id is not None
+
+    deleted = deletion(world).delete(request.replica_id, "U1", "C1")
+
+    assert deleted.status == S.DELETED
+    assert deletes(world) == [f"/v2/faces/{request.replica_id}"]
+    assert "usable" in render.deleted_message(request.replica_id, deleted)
+    assert not poll(world, request)  # no longer polled
