@@ -218,3 +218,5 @@ def test_kill_9_after_the_create_adopts_the_face_with_either_list_shape(
     lists = [c for c in tavus.calls() if c["method"] == "GET" and c["path"] in ("/v2/faces", "/v2/replicas")]
     assert lists and lists[-1]["path"] == ("/v2/replicas" if faces_missing else "/v2/faces")
     assert len(tavus.replicas()) == 1
+    # The delayed answer is logged when it is sent: wait for it, so it does not land in the next test.
+    until(lambda: [c for c in creates(tavus) if c["status"] == 200], timeout=15)

@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     creates,
     mention_event,
     rendered,
+    until,
     upload,
     wait_card,
     wait_thread,
@@ -112,6 +113,8 @@ def test_kill_9_between_tavus_create_and_storing_the_id_makes_no_second_replica(
     wait_thread(slack, card, timeout=30)
     # One replica: the one Tavus made before the crash was adopted, not created again.
     assert len(tavus.replicas()) == 1
+    # The delayed answer is logged when it is sent: wait for it, so it does not land in the next test.
+    until(lambda: creates(tavus), timeout=15)
 
 
 def test_kill_9_before_tavus_heard_of_it_submits_the_request_after_restart(

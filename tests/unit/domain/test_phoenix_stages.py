@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from bot.domain.catalogue import Catalogue
 from bot.domain.lifecycle import REPLICA_GONE
+from bot.domain.stats import preflight_stats
 from bot.domain.tracking import PollSchedule, Tracker
 from bot.sandbox.tavus_emulator import ScriptedOutcome
 from bot.slack import render
@@ -180,3 +181,14 @@ def test_a_face_still_tuning_can_be_deleted_like_a_finished_one_and_the_answer_s
     assert deletes(world) == [f"/v2/faces/{request.replica_id}"]
     assert "usable" in render.deleted_message(request.replica_id, deleted)
     assert not poll(world, request)  # no longer polled
+
+
+def test_stats_count_a_preview_as_a_photo_tavus_accepted(world: World) -> None:
+    request = submitted(world, ScriptedOutcome("completed", training_seconds=0, tuning_seconds=3600))
+    at(world, request, "completed", "training")
+    assert poll(world, request)
+    set_columns(world.engine, request.id, preflight_findings="")
+
+    stats = preflight_stats(world.engine)
+
+    assert (stats.clean_accepted, stats.clean_rejected) == (1, 0)
