@@ -276,7 +276,7 @@ def _retry_after_run(
     default = details["runs"].get("default") or next(iter(details["runs"].values()))
     harness.rearm(engine, ids)
     world.emulator.inject_fault(
-        method="GET", path_prefix="/v2/replicas/", status=429, count=1, retry_after=retry_after
+        method="GET", path_prefix="/v2/faces/", status=429, count=1, retry_after=retry_after
     )
     say(f"sweep with a 429 (Retry-After {retry_after:g} s) at the start")
     out = _one_sweep(world, url, None)

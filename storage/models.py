@@ -47,6 +47,8 @@ class RequestStatus(StrEnum):
     # The row exists before Tavus is called, so a crash mid-create leaves a trace to reconcile.
     SUBMITTING = "submitting"
     TRAINING = "training"
+    # phoenix-4.5: the watermarked preview is usable while tuning goes on for hours (still polled).
+    PREVIEW_READY = "preview_ready"
     COMPLETED = "completed"
     FAILED = "failed"
     # Tavus refused the request or stayed unreachable: nothing is training, nothing to poll.
@@ -57,7 +59,7 @@ class RequestStatus(StrEnum):
     DELETED = "deleted"
 
 
-IN_FLIGHT = (RequestStatus.TRAINING,)
+IN_FLIGHT = (RequestStatus.TRAINING, RequestStatus.PREVIEW_READY)
 TERMINAL = (
     RequestStatus.COMPLETED, RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED, RequestStatus.DELETED
 )
@@ -126,6 +128,12 @@ class ReplicaRequest(SQLModel, table=True):
     next_poll_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lease_owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The model the face is trained with, chosen when the request was made (phoenix-4.5 has two stages).
+    model_name: str | None = None
+    # phoenix-4.5's tuning, as Tavus last reported it ("completed", "errored", or still tuning).
+    finetune_status: str | None = None
+    # When the phoenix-4.5 preview became usable.
+    preview_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class OutboxKind(StrEnum):
@@ -135,6 +143,10 @@ class OutboxKind(StrEnum):
     FAILURE = "failure"
     COMPLETION = "completion"
     STUCK = "stuck"
+    # phoenix-4.5's two stages: the preview is usable; tuning finished (watermark gone) or failed.
+    PREVIEW_READY = "preview_ready"
+    TUNED = "tuned"
+    TUNING_FAILED = "tuning_failed"
     # A short DM to the requester pointing at the failure/completion post; queued with it, sent after it.
     REQUESTER_DM = "requester_dm"
 

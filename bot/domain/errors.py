@@ -48,6 +48,24 @@ class UnknownVoice(Refusal):
         self.voices = voices
 
 
+class UnknownModel(Refusal):
+    """`model=` names a model Tavus does not document."""
+
+    def __init__(self, model: str, models: tuple[str, ...]) -> None:
+        super().__init__(f"{model!r} is not one of {', '.join(models)}")
+        self.model = model
+        self.models = models
+
+
+class NoImageTraining(Refusal):
+    """A photo request for a model that cannot train from a photo (phoenix-3)."""
+
+    def __init__(self, model: str, models: tuple[str, ...]) -> None:
+        super().__init__(f"{model} has no image training; image models {', '.join(models)}")
+        self.model = model
+        self.models = models
+
+
 class ChannelNotAllowed(Refusal):
     """Requests are only taken in the channels of ALLOWED_CHANNEL_IDS."""
 

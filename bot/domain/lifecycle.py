@@ -72,13 +72,39 @@ FAIL = Transition(
     "fail", (S.TRAINING,), S.FAILED, "Tavus says error, or the replica is gone",
     queues=(OutboxKind.FAILURE, OutboxKind.REQUESTER_DM), card=True,
 )
+# phoenix-4.5: `completed` is a usable, watermarked preview; tuning goes on for hours and ends either way
+# with a face that works. The requester's DM went with the preview, the moment the face became usable.
+PREVIEW = Transition(
+    "preview", (S.TRAINING,), S.PREVIEW_READY, "phoenix-4.5 says completed, tuning not finished",
+    queues=(OutboxKind.PREVIEW_READY, OutboxKind.REQUESTER_DM), card=True,
+)
+TUNING_PROGRESS = Transition(
+    "tuning_progress", (S.PREVIEW_READY,), S.PREVIEW_READY, "a poll sees tuning progress", card=True
+)
+TUNING_STALL = Transition(
+    "tuning_stall", (S.PREVIEW_READY,), S.PREVIEW_READY, "tuning shows no progress for STUCK_AFTER_HOURS",
+    queues=(OutboxKind.STUCK,), card=True,
+)
+TUNE = Transition(
+    "tune", (S.PREVIEW_READY,), S.COMPLETED, "finetune_status completed: the watermark is gone",
+    queues=(OutboxKind.TUNED,), card=True,
+)
+TUNING_FAIL = Transition(
+    "tuning_fail", (S.PREVIEW_READY,), S.COMPLETED, "finetune_status errored: the preview stays usable",
+    queues=(OutboxKind.TUNING_FAILED,), card=True,
+)
+PREVIEW_LOST = Transition(
+    "preview_lost", (S.PREVIEW_READY,), S.FAILED, "Tavus says error, or the face is gone",
+    queues=(OutboxKind.FAILURE,), card=True,
+)
 DELETE = Transition(
-    "delete", (S.TRAINING, S.COMPLETED, S.FAILED), S.DELETED, "/replica delete", card=True, answered=True
+    "delete", (S.TRAINING, S.PREVIEW_READY, S.COMPLETED, S.FAILED), S.DELETED, "/replica delete", card=True,
+    answered=True,
 )
 
 TRANSITIONS: tuple[Transition, ...] = (
     RECEIVE, HOLD, SUBMIT, REFUSE, GIVE_UP, CONFIRM, CANCEL, CREATE_FAILED, START, PROGRESS, STALL,
-    COMPLETE, FAIL, DELETE,
+    COMPLETE, FAIL, PREVIEW, TUNING_PROGRESS, TUNING_STALL, TUNE, TUNING_FAIL, PREVIEW_LOST, DELETE,
 )
 
 
@@ -190,17 +216,20 @@ class Lifecycle:
             },
         )
 
-    def progress(self, request_id: int, *, progress: str | None, percent: int | None, poll: Poll) -> bool:
+    def progress(
+        self, request_id: int, *, progress: str | None, percent: int | None, poll: Poll, tuning: bool = False
+    ) -> bool:
+        """New progress; `tuning`: phoenix-4.5's tuning, after the preview."""
         values = {
             "training_progress": progress,
             "progress_percent": percent,
             "progress_changed_at": poll.polled_at,
         }
-        return self._polled(PROGRESS, request_id, poll, values)
+        return self._polled(TUNING_PROGRESS if tuning else PROGRESS, request_id, poll, values)
 
-    def stall(self, request_id: int, *, poll: Poll) -> bool:
+    def stall(self, request_id: int, *, poll: Poll, tuning: bool = False) -> bool:
         """No progress for a long time: one reassuring notice (False if it was given already)."""
-        return self._polled(STALL, request_id, poll, {})
+        return self._polled(TUNING_STALL if tuning else STALL, request_id, poll, {})
 
     def complete(
         self, request_id: int, *, progress: str | None, thumbnail_video_url: str | None, poll: Poll
@@ -213,9 +242,47 @@ class Lifecycle:
         }
         return self._polled(COMPLETE, request_id, poll, values)
 
-    def fail(self, request_id: int, failure: Failure, *, poll: Poll) -> bool:
+    def fail(self, request_id: int, failure: Failure, *, poll: Poll, after_preview: bool = False) -> bool:
         values = {"finished_at": poll.polled_at, "error_code": failure.code, "error_message": failure.message}
-        return self._polled(FAIL, request_id, poll, values)
+        return self._polled(PREVIEW_LOST if after_preview else FAIL, request_id, poll, values)
+
+    def preview(
+        self,
+        request_id: int,
+        *,
+        thumbnail_video_url: str | None,
+        finetune_status: str | None,
+        progress: str | None,
+        percent: int | None,
+        poll: Poll,
+    ) -> bool:
+        """phoenix-4.5's preview is usable; tuning goes on (and is polled). A stall is measured from now."""
+        values = {
+            "preview_at": poll.polled_at,
+            "thumbnail_video_url": thumbnail_video_url,
+            "finetune_status": finetune_status,
+            "training_progress": progress,
+            "progress_percent": percent,
+            "progress_changed_at": poll.polled_at,
+        }
+        return self._polled(PREVIEW, request_id, poll, values)
+
+    def tuned(
+        self,
+        request_id: int,
+        *,
+        finetune_status: str | None,
+        thumbnail_video_url: str | None,
+        poll: Poll,
+        errored: bool = False,
+    ) -> bool:
+        """Tuning ended: the watermark is gone, or (`errored`) the preview stays as it is. Polling stops."""
+        values: dict[str, Any] = {"finished_at": poll.polled_at, "finetune_status": finetune_status}
+        if not errored:
+            values.update(progress_percent=100, training_progress="100/100")
+        if thumbnail_video_url:
+            values["thumbnail_video_url"] = thumbnail_video_url
+        return self._polled(TUNING_FAIL if errored else TUNE, request_id, poll, values)
 
     def delete(self, request_id: int, user_id: str, *, finished_at: datetime | None) -> ReplicaRequest | None:
         now = utcnow()
@@ -273,6 +340,9 @@ _QUEUED_NAMES = {
     OutboxKind.COMPLETION: "completion post",
     OutboxKind.STUCK: "stall notice",
     OutboxKind.REQUESTER_DM: "DM to the requester",
+    OutboxKind.PREVIEW_READY: "preview post",
+    OutboxKind.TUNED: "tuned post",
+    OutboxKind.TUNING_FAILED: "tuning-failed post",
 }
 
 

@@ -30,6 +30,8 @@ class CreateArgs:
     consent_url: str | None = None
     voice: str | None = None
     name: str | None = None
+    # `model=`: the face model for this request only (else TAVUS_MODEL_NAME, else Tavus' default).
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ReplicaDraft:
     retry_of: int | None = None
     # The row written before the ack (`SubmissionService.receive`); the checks then complete that row.
     received_id: int | None = None
+    # The model the face will be trained with (`SubmissionRules.model_for`), stored with the request.
+    model_name: str | None = None
 
     @property
     def uploaded(self) -> bool:

@@ -32,7 +32,9 @@ class PreflightStats:
 
 
 def preflight_stats(engine: Engine) -> PreflightStats:
-    rows = replica_requests.preflight_outcomes(engine, [RequestStatus.COMPLETED, RequestStatus.FAILED])
+    # A phoenix-4.5 preview means Tavus accepted the photo, whatever tuning then does.
+    judged = [RequestStatus.COMPLETED, RequestStatus.PREVIEW_READY, RequestStatus.FAILED]
+    rows = replica_requests.preflight_outcomes(engine, judged)
     counts: Counter[str] = Counter()
     rejected_by: Counter[str] = Counter()
     accepted_by: Counter[str] = Counter()

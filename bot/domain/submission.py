@@ -19,12 +19,14 @@ from bot.domain.errors import (
     ConfirmationExpired,
     MissingPhoto,
     MissingVoice,
+    NoImageTraining,
     NoMediaStore,
     NotPermitted,
     PhotoFlagged,
     RequestGone,
     SubmissionFailed,
     SubmitProblem,
+    UnknownModel,
     UnknownVoice,
 )
 from bot.domain.image_checks import TavusVerdict
@@ -49,6 +51,7 @@ from bot.photos.image_check import DEFAULT_MAX_BYTES, check_image
 from bot.photos.offline_check import Finding, check_photo
 from bot.photos.refusals import PreflightRefusal
 from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
+from bot.tavus.phoenix import DOCUMENTED_MODELS, is_documented, model_for, normalise_model, trains_from_image
 from storage.db import Engine
 from storage.models import ReplicaRequest, utcnow
 from storage.repository import replica_requests
@@ -84,6 +87,11 @@ class SubmissionRules:
     model_name: str | None = None
     # `{callback_base_url}/tavus/callback/<token>` goes to Tavus as callback_url, when set.
     callback_base_url: str | None = None
+
+    def model_for(self, requested: str | None = None) -> str:
+        """The model a request will be trained with: its own `model=`, else TAVUS_MODEL_NAME, else
+        phoenix-4 (Tavus' default). `requested` is `ReplicaDraft.model_name` or the stored column."""
+        return model_for(requested, self.model_name)
 
     def callback_url(self, token: str) -> str | None:
         if self.callback_base_url is None:
@@ -129,6 +137,11 @@ class SubmissionService:
             raise MissingVoice(self._rules.voices)
         if voice is not None and voice not in self._rules.voices:
             raise UnknownVoice(voice, self._rules.voices)
+        if args.model is not None and not is_documented(args.model):
+            raise UnknownModel(args.model, DOCUMENTED_MODELS)
+        model = self._rules.model_for(args.model)
+        if not args.video_url and not trains_from_image(model):
+            raise NoImageTraining(model, tuple(m for m in DOCUMENTED_MODELS if trains_from_image(m)))
         return ReplicaDraft(
             requester=requester,
             replica_name=(args.name or DEFAULT_REPLICA_NAME)[:MAX_NAME_LENGTH],
@@ -140,6 +153,7 @@ class SubmissionService:
             slack_file_id=slack_file_id,
             rights_affirmed=rights_affirmed,
             retry_of=retry_of,
+            model_name=model,
         )
 
     # --- the ways in -----------------------------------------------------------------------------------
@@ -241,7 +255,7 @@ class SubmissionService:
 
     def _training_model(self, draft: ReplicaDraft) -> str:
         """The model the face will be trained with: the one Tavus' check must judge the photo for."""
-        return self._rules.model_name or DEFAULT_MODEL
+        return self._rules.model_for(draft.model_name)
 
     def _question_for(self, draft: ReplicaDraft) -> Question | None:
         """What the requester must confirm before anything is submitted, if anything."""
@@ -290,7 +304,7 @@ class SubmissionService:
                 train_video_url=video,
                 consent_video_url=request.consent_video_url,
                 callback_url=self._rules.callback_url(request.callback_token),
-                model_name=self._rules.model_name,
+                model_name=self._rules.model_for(request.model_name),
                 auto_fix_training_image=request.photo_choice == AUTO_FIX and not video,
             )
         except TavusError as exc:
@@ -346,6 +360,7 @@ def request_fields(
         "rights_affirmed_by": draft.requester.user_id if affirmed else None,
         "rights_affirmed_at": now if affirmed else None,
         "preflight_findings": None if findings is None else ",".join(f.kind for f in findings),
+        "model_name": normalise_model(draft.model_name),
         "callback_token": secrets.token_urlsafe(32),
         "idempotency_key": secrets.token_hex(16),
         "lease_owner": None,
@@ -369,6 +384,7 @@ def draft_of(request: ReplicaRequest) -> ReplicaDraft:
         rights_affirmed=request.rights_affirmed_by is not None,
         retry_of=request.retry_of,
         received_id=request.id,
+        model_name=request.model_name,
     )
 
 

@@ -21,9 +21,10 @@ from typing import TypeVar
 
 from bot.domain.catalogue import Catalogue
 from bot.domain.lifecycle import REPLICA_GONE, Failure, Lifecycle, Poll
-from bot.tavus import Replica, ReplicaState, TavusClient, TavusError, TavusNotFound
+from bot.tavus import FinetuneState, Replica, ReplicaState, TavusClient, TavusError, TavusNotFound
+from bot.tavus.phoenix import has_preview_stage
 from storage.db import Engine
-from storage.models import OutboxKind, utcnow
+from storage.models import OutboxKind, RequestStatus, utcnow
 from storage.repository import leases, replica_requests
 from storage.repository.leases import DuePoll
 
@@ -197,6 +198,8 @@ class Tracker:
             request.training_progress,
             request.submitted_at or request.created_at,
             request.progress_changed_at,
+            request.status,
+            request.model_name,
         )
 
         def poll(due: DuePoll) -> bool:
@@ -234,13 +237,20 @@ class Tracker:
         now = utcnow()
         poll = Poll(self._owner, now, self._schedule.next_poll_at(target.started_at, now))
         request_id = target.request_id
+        previewed = target.status == RequestStatus.PREVIEW_READY
         if replica is None:
-            moved = self._lifecycle.fail(request_id, Failure(REPLICA_GONE, None), poll=poll)
+            moved = self._lifecycle.fail(
+                request_id, Failure(REPLICA_GONE, None), poll=poll, after_preview=previewed
+            )
         elif replica.status == ReplicaState.ERROR:
             failure = self.explain(replica.error_message)
-            moved = self._lifecycle.fail(request_id, failure, poll=poll)
+            moved = self._lifecycle.fail(request_id, failure, poll=poll, after_preview=previewed)
             if moved:
                 log.info("replica %s failed: %s", target.replica_id, failure.code or "unknown error")
+        elif replica.status == ReplicaState.COMPLETED and (
+            previewed or has_preview_stage(replica.model_name or target.model_name)
+        ):
+            moved = self._two_stages(target, replica, poll, now)
         elif replica.status == ReplicaState.COMPLETED:
             moved = self._lifecycle.complete(
                 request_id,
@@ -250,14 +260,66 @@ class Tracker:
             )
         elif replica.training_progress != target.training_progress:
             moved = self._lifecycle.progress(
-                request_id, progress=replica.training_progress, percent=replica.progress_percent, poll=poll
+                request_id,
+                progress=replica.training_progress,
+                percent=replica.progress_percent,
+                poll=poll,
+                tuning=previewed,
             )
         else:
             # Once per request: the lifecycle queues the notice at most once.
-            moved = self._stalled(target, now) and self._lifecycle.stall(request_id, poll=poll)
+            moved = self._stalled(target, now) and self._lifecycle.stall(
+                request_id, poll=poll, tuning=previewed
+            )
         if not moved:
             replica_requests.record_poll(self._engine, request_id, owner=self._owner, values=poll.values())
         return moved
+
+    def _two_stages(self, target: DuePoll, replica: Replica, poll: Poll, now: datetime) -> bool:
+        """phoenix-4.5 answered `completed`: the preview is usable; `finetune_status` says whether tuning
+        ended. A first look that finds tuning over already records both moves, so each is announced."""
+        request_id = target.request_id
+        moved = False
+        if target.status != RequestStatus.PREVIEW_READY:
+            moved = self._lifecycle.preview(
+                request_id,
+                thumbnail_video_url=replica.thumbnail_video_url,
+                finetune_status=replica.finetune_status,
+                progress=replica.training_progress,
+                percent=replica.progress_percent,
+                poll=poll,
+            )
+            if not moved:
+                return False  # another worker recorded it (and whatever followed)
+            log.info("face %s: preview ready, tuning goes on", target.replica_id)
+            target = target._replace(
+                status=RequestStatus.PREVIEW_READY,
+                training_progress=replica.training_progress,
+                progress_changed_at=now,
+            )
+        state = replica.finetune_state
+        if state != FinetuneState.TUNING:
+            errored = state == FinetuneState.ERRORED
+            log.info("face %s: tuning %s", target.replica_id, "failed" if errored else "finished")
+            ended = self._lifecycle.tuned(
+                request_id,
+                finetune_status=replica.finetune_status,
+                thumbnail_video_url=replica.thumbnail_video_url,
+                poll=poll,
+                errored=errored,
+            )
+            return ended or moved
+        if moved:
+            return True
+        if replica.training_progress != target.training_progress:
+            return self._lifecycle.progress(
+                request_id,
+                progress=replica.training_progress,
+                percent=replica.progress_percent,
+                poll=poll,
+                tuning=True,
+            )
+        return self._stalled(target, now) and self._lifecycle.stall(request_id, poll=poll, tuning=True)
 
     def explain(self, error_message: str | None) -> Failure:
         """What a training failure was, in the catalogue's terms: its code (or the unknown code Tavus used)

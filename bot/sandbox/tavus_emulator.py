@@ -1,10 +1,13 @@
 """A local emulator of the Tavus replica API, for tests and the demo.
 
-It speaks the documented ``/v2/replicas`` endpoints (shared/reference/tavus-api.md) and behaves like the
-real service where the bot cares: it downloads the training image itself, training takes time and
-reports progress, it ends in ``completed`` or ``error`` with a message, and it POSTs callbacks. A
-``/_emulator`` control surface (also callable in-process) scripts outcomes, injects faults and shows
-what happened.
+It speaks the documented endpoints (shared/reference/tavus-api.md) under both names, ``/v2/faces`` and the
+legacy ``/v2/replicas`` (each answering in its own names; ``faces_missing`` makes ``/v2/faces`` answer 404
+like an older account), and behaves like the real service where the bot cares: it downloads the training
+image itself, training takes time and reports progress, it ends in ``completed`` or ``error`` with a
+message, phoenix-4.5 answers ``completed`` for a preview and then tunes (``finetune_status``), and it POSTs
+callbacks in the shape of the family the face was created with. A ``/_emulator`` control surface (also
+callable in-process) scripts outcomes, injects faults and shows what happened. ``api_routes`` is the route
+table; other modules add endpoints through ``extra_routes``.
 
 Replica state is computed lazily from the clock on every read, so no loop ticks over 10,000 replicas;
 the only background work per replica is the download and the end-of-training callback.
@@ -28,6 +31,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http import HTTPStatus
 from typing import Any, Literal, get_args
 
@@ -39,6 +43,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.sandbox.image_validation import ValidationEmulator
+from bot.sandbox.tavus_families import (
+    FACES,
+    FAMILIES,
+    FINETUNE_IN_PROGRESS,
+    NO_IMAGE_TRAINING,
+    PREVIEW_MODELS,
+    REPLICAS,
+    Family,
+    FamilyName,
+)
 from bot.sandbox.tavus_video_errors import scripted_video_error
 from bot.sandbox.threaded_server import ThreadedServer
 
@@ -56,6 +70,11 @@ _MAX_LOG_ENTRIES = 200_000
 _JSON_METHODS = frozenset({"POST", "PATCH", "PUT"})
 
 Outcome = Literal["completed", "error"]
+Finetune = Literal["completed", "errored"]
+ApiHandler = Callable[[Request, Any], Awaitable[Response]]
+# (path, method, handler): one row of the /v2 route table.
+ApiRoute = tuple[str, str, ApiHandler]
+DEFAULT_TUNING_SECONDS = 10.0
 
 
 @dataclass
@@ -65,10 +84,21 @@ class ScriptedOutcome:
     training_seconds: float | None = None
     stall_at_percent: int | None = None
     match_name: str | None = None
+    # phoenix-4.5 only: after the preview (`training_seconds`), tuning runs `tuning_seconds` and ends so.
+    finetune: Finetune = "completed"
+    tuning_seconds: float | None = None
+    # The callback's shape; by default that of the family the face was created with.
+    callback_shape: FamilyName | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in get_args(Outcome):
             raise ValueError(f"outcome must be one of {get_args(Outcome)}")
+        if self.finetune not in get_args(Finetune):
+            raise ValueError(f"finetune must be one of {get_args(Finetune)}")
+        if self.tuning_seconds is not None and self.tuning_seconds < 0:
+            raise ValueError("tuning_seconds must not be negative")
+        if self.callback_shape is not None and self.callback_shape not in FAMILIES:
+            raise ValueError(f"callback_shape must be one of {sorted(FAMILIES)}")
         if self.training_seconds is not None and self.training_seconds < 0:
             raise ValueError("training_seconds must not be negative")
         if self.stall_at_percent is not None and not 0 <= self.stall_at_percent <= 99:
@@ -94,6 +124,7 @@ class _State:
     error_message: str | None
     thumbnail_video_url: str | None
     since: datetime
+    finetune_status: str | None = None
 
 
 @dataclass(slots=True)
@@ -122,6 +153,17 @@ class _Replica:
     video_size: int | None = None
     video_sha256: str | None = None
     auto_callback_sent: bool = False
+    family: FamilyName = "replicas"
+    callback_shape: FamilyName = "replicas"
+    finetune: Finetune = "completed"
+    tuning_seconds: float = DEFAULT_TUNING_SECONDS
+    tuning_callback_sent: bool = False
+    # Fields the create carried that its path ignores (consent_video_url on /v2/faces).
+    ignored_fields: tuple[str, ...] = ()
+
+    @property
+    def two_stages(self) -> bool:
+        return self.model_name in PREVIEW_MODELS
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -142,12 +184,23 @@ class TavusEmulator:
     """All emulator state, guarded by one lock so tests may poke it from their own thread."""
 
     def __init__(
-        self, *, api_key: str = "test-tavus-key", default_training_seconds: float = 5.0, latency_ms: float = 0
+        self,
+        *,
+        api_key: str = "test-tavus-key",
+        default_training_seconds: float = 5.0,
+        latency_ms: float = 0,
+        faces_missing: bool = False,
+        default_tuning_seconds: float = DEFAULT_TUNING_SECONDS,
+        extra_routes: tuple[ApiRoute, ...] = (),
     ) -> None:
         self._api_key = api_key.encode()
-        self._initial_config = (default_training_seconds, latency_ms)
+        self._initial_config = (default_training_seconds, latency_ms, faces_missing, default_tuning_seconds)
         self.default_training_seconds = default_training_seconds
         self.latency_ms = latency_ms
+        # An older account (or a proxy): /v2/faces answers 404 as a path that does not exist.
+        self.faces_missing = faces_missing
+        self.default_tuning_seconds = default_tuning_seconds
+        self._extra_routes = extra_routes
         self._lock = threading.Lock()
         self._replicas: dict[str, _Replica] = {}
         # Live (not deleted) replicas in creation order, so listing newest-first is a reversed walk.
@@ -211,8 +264,13 @@ class TavusEmulator:
         training_progress: str | None = None,
         error_message: str | None = None,
         send_callback: bool = False,
+        finetune_status: str | None = None,
+        callback_shape: FamilyName | None = None,
     ) -> None:
-        """Force a replica's visible state; afterwards the training clock no longer changes it."""
+        """Force a replica's visible state; afterwards the training clock no longer changes it.
+        `callback_shape` overrides the shape of the callback sent (default: the family it was made with)."""
+        if callback_shape is not None and callback_shape not in FAMILIES:
+            raise ValueError(f"callback_shape must be one of {sorted(FAMILIES)}")
         with self._lock:
             record = self._live.get(replica_id)
             if record is None:
@@ -227,6 +285,7 @@ class TavusEmulator:
                 current.error_message,
                 current.thumbnail_video_url,
                 now,
+                current.finetune_status,
             )
             if status is not None:
                 pinned.status = status
@@ -239,19 +298,31 @@ class TavusEmulator:
                 pinned.training_progress = training_progress
             if error_message is not None:
                 pinned.error_message = error_message
+            if finetune_status is not None:
+                pinned.finetune_status = finetune_status
             record.pinned = pinned
-            callback = (record.callback_url, self._callback_body(record, pinned)) if send_callback else None
+            body = self._callback_body(record, pinned, shape=callback_shape)
+            callback = (record.callback_url, body) if send_callback else None
         if callback is not None and callback[0]:
             self._spawn_threadsafe(self._send_callback(callback[0], callback[1]))
 
     def configure(
-        self, *, latency_ms: float | None = None, default_training_seconds: float | None = None
+        self,
+        *,
+        latency_ms: float | None = None,
+        default_training_seconds: float | None = None,
+        faces_missing: bool | None = None,
+        default_tuning_seconds: float | None = None,
     ) -> None:
         with self._lock:
             if latency_ms is not None:
                 self.latency_ms = max(0.0, latency_ms)
             if default_training_seconds is not None:
                 self.default_training_seconds = max(0.0, default_training_seconds)
+            if faces_missing is not None:
+                self.faces_missing = bool(faces_missing)
+            if default_tuning_seconds is not None:
+                self.default_tuning_seconds = max(0.0, default_tuning_seconds)
 
     def last_call_time(self) -> float | None:
         """When the latest /v2 call was answered (epoch seconds), or None before the first."""
@@ -291,7 +362,12 @@ class TavusEmulator:
             self._delays.clear()
             self._calls.clear()
             self._callbacks.clear()
-            self.default_training_seconds, self.latency_ms = self._initial_config
+            (
+                self.default_training_seconds,
+                self.latency_ms,
+                self.faces_missing,
+                self.default_tuning_seconds,
+            ) = self._initial_config
         self.validation.reset()
         loop = self._loop
         if loop is not None and not loop.is_closed():
@@ -310,6 +386,8 @@ class TavusEmulator:
         ceiling = 99 if record.stall_at_percent is None else min(99, record.stall_at_percent)
         if elapsed >= duration:
             ended = record.training_started_at + timedelta(seconds=duration)
+            if record.outcome == "completed" and record.two_stages:
+                return self._tuning_state(record, elapsed - duration, ended)
             if record.outcome == "completed":
                 thumbnail = THUMBNAIL_URL.format(replica_id=record.replica_id)
                 return _State("completed", "100/100", None, thumbnail, ended)
@@ -318,6 +396,19 @@ class TavusEmulator:
         percent = min(ceiling, int(99 * elapsed / duration))
         since = record.training_started_at + timedelta(seconds=percent * duration / 99)
         return _State("started", f"{percent}/100", None, None, since)
+
+    @staticmethod
+    def _tuning_state(record: _Replica, since_preview: float, preview_at: datetime) -> _State:
+        """phoenix-4.5 after its preview: usable (`completed`), tuning counted in training_progress."""
+        thumbnail = THUMBNAIL_URL.format(replica_id=record.replica_id)
+        tuning = record.tuning_seconds
+        if since_preview >= tuning:
+            ended = preview_at + timedelta(seconds=tuning)
+            progress = "100/100" if record.finetune == "completed" else None
+            return _State("completed", progress, None, thumbnail, ended, record.finetune)
+        percent = min(99, int(99 * since_preview / tuning)) if tuning else 99
+        since = preview_at + timedelta(seconds=percent * tuning / 99)
+        return _State("completed", f"{percent}/100", None, thumbnail, since, FINETUNE_IN_PROGRESS)
 
     def _public_view(self, record: _Replica, now_mono: float, *, verbose: bool = False) -> dict[str, Any]:
         state = self._state(record, now_mono)
@@ -332,6 +423,8 @@ class TavusEmulator:
             "error_message": state.error_message,
             "model_name": record.model_name,
         }
+        if record.two_stages or state.finetune_status is not None:
+            view["finetune_status"] = state.finetune_status
         if verbose:
             view["replica_type"] = "user"
         return view
@@ -354,16 +447,23 @@ class TavusEmulator:
             training_video_sha256=record.video_sha256,
             deleted_at=_iso(record.deleted_at),
             hard_deleted=record.hard_deleted,
+            family=record.family,
+            ignored_fields=list(record.ignored_fields),
+            finetune_outcome=record.finetune,
+            tuning_seconds=record.tuning_seconds,
         )
         return view
 
     @staticmethod
-    def _callback_body(record: _Replica, state: _State) -> dict[str, Any]:
-        if state.status in ("completed", "ready"):
-            return {"replica_id": record.replica_id, "status": "ready"}
+    def _callback_body(record: _Replica, state: _State, *, shape: FamilyName | None = None) -> dict[str, Any]:
+        family = FAMILIES[shape or record.callback_shape]
+        extra: dict[str, Any] = {}
         if state.status == "error":
-            return {"replica_id": record.replica_id, "status": "error", "error_message": state.error_message}
-        return {"replica_id": record.replica_id, "status": state.status}
+            extra["error_message"] = state.error_message
+        if record.two_stages or state.finetune_status is not None:
+            extra["finetune_status"] = state.finetune_status
+        status = "completed" if state.status in ("completed", "ready") else state.status
+        return family.callback(record.replica_id, status, **extra)
 
     def _take_outcome(self, replica_name: str | None) -> ScriptedOutcome | None:
         # Caller holds the lock. Named outcomes win so a test can target one replica among many.
@@ -494,18 +594,28 @@ class TavusEmulator:
             with self._lock:
                 if not self._live_record(record.replica_id, record) or record.pinned is not None:
                     return
-                if record.auto_callback_sent or not record.callback_url:
+                if not record.callback_url:
+                    return
+                tuning = record.two_stages and record.outcome == "completed"
+                if record.auto_callback_sent and (not tuning or record.tuning_callback_sent):
                     return
                 assert record.training_started_mono is not None
-                remaining = record.training_started_mono + record.training_seconds - time.monotonic()
-                if remaining <= 0:
+                due = record.training_started_mono + record.training_seconds
+                if record.auto_callback_sent:
+                    due += record.tuning_seconds  # the second callback: tuning ended
+                remaining: float | None = due - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    if record.auto_callback_sent:
+                        record.tuning_callback_sent = True
                     record.auto_callback_sent = True
                     url = record.callback_url
                     body = self._callback_body(record, self._state(record, time.monotonic()))
-                    break
-            # Re-check after sleeping: set_replica, delete or reset may have taken over meanwhile.
-            await asyncio.sleep(remaining + 0.005)
-        await self._send_callback(url, body)
+                    remaining = None
+            if remaining is not None:
+                # Re-check after sleeping: set_replica, delete or reset may have taken over meanwhile.
+                await asyncio.sleep(remaining + 0.005)
+                continue
+            await self._send_callback(url, body)
 
     async def _send_callback(self, url: str, body: dict[str, Any]) -> None:
         entry: dict[str, Any] = {"url": url, "body": body, "status": None, "error": None, "time": time.time()}
@@ -568,6 +678,9 @@ class TavusEmulator:
             except ValueError:
                 phrase = "Injected fault"
             return _error(fault.status, phrase, headers)
+        if self.faces_missing and request.url.path.startswith(FACES.prefix):
+            # What a proxy or an older account says about a path it does not have: no Tavus JSON.
+            return Response("404 page not found", status_code=404, media_type="text/plain")
         supplied = request.headers.get("x-api-key", "").encode()
         if not hmac.compare_digest(supplied, self._api_key):
             return _error(401, "Invalid access token")
@@ -576,11 +689,11 @@ class TavusEmulator:
             await asyncio.sleep(delay)
         return response
 
-    async def _create(self, request: Request, body: Any) -> Response:
+    async def _create(self, request: Request, body: Any, family: Family = REPLICAS) -> Response:
         if not isinstance(body, dict):
             return _error(400, "Request body must be a JSON object")
         text_fields = (
-            "replica_name",
+            family.name_field,
             "train_image_url",
             "train_video_url",
             "consent_video_url",
@@ -606,25 +719,34 @@ class TavusEmulator:
                 return _error(400, f"{name} must be an http(s) URL")
         if image and not body.get("voice_name"):
             return _error(400, "voice_name is required when training from an image")
+        model = body.get("model_name") or DEFAULT_MODEL_NAME
+        if image and model in NO_IMAGE_TRAINING:
+            return _error(400, f"{model} does not support training from an image")
+        ignored = tuple(name for name in family.ignored if body.get(name) is not None)
+        face_name = body.get(family.name_field)
         if problem := self.validation.create_error(body):
             return _error(400, problem)
         now = datetime.now(UTC)
         with self._lock:
-            scripted = self.validation.fix(body, self._take_outcome(body.get("replica_name")))
+            scripted = self.validation.fix(body, self._take_outcome(face_name))
             if scripted is None and (video_error := scripted_video_error(video)) is not None:
                 # A `tavus_error=<key>` marker in the video link fails it with that documented text.
                 scripted = ScriptedOutcome("error", error_message=video_error)
             seconds = self.default_training_seconds
             if scripted is not None and scripted.training_seconds is not None:
                 seconds = scripted.training_seconds
+            tuning = self.default_tuning_seconds
+            if scripted is not None and scripted.tuning_seconds is not None:
+                tuning = scripted.tuning_seconds
             record = _Replica(
                 replica_id=self._new_replica_id(),
-                replica_name=body.get("replica_name"),
-                model_name=body.get("model_name") or DEFAULT_MODEL_NAME,
+                replica_name=face_name,
+                model_name=model,
                 voice_name=body.get("voice_name"),
                 train_image_url=image,
                 train_video_url=video,
-                consent_video_url=body.get("consent_video_url"),
+                # Deprecated on /v2/faces: accepted there and not acted on, as the docs advise.
+                consent_video_url=None if "consent_video_url" in ignored else body.get("consent_video_url"),
                 callback_url=body.get("callback_url") or None,
                 outcome=scripted.outcome if scripted else "completed",
                 scripted_error=scripted.error_message if scripted else None,
@@ -632,21 +754,26 @@ class TavusEmulator:
                 stall_at_percent=scripted.stall_at_percent if scripted else None,
                 created_at=now,
                 touched_at=now,
+                family=family.name,
+                callback_shape=(scripted.callback_shape if scripted else None) or family.name,
+                finetune=scripted.finetune if scripted else "completed",
+                tuning_seconds=tuning,
+                ignored_fields=ignored,
             )
             self._replicas[record.replica_id] = record
             self._live[record.replica_id] = record
         self._spawn(self._train(record))
-        return JSONResponse({"replica_id": record.replica_id, "status": "started"})
+        return JSONResponse({family.id_field: record.replica_id, "status": "started"})
 
-    async def _get(self, request: Request, body: Any) -> Response:
+    async def _get(self, request: Request, body: Any, family: Family = REPLICAS) -> Response:
         verbose = request.query_params.get("verbose", "").lower() == "true"
         with self._lock:
             record = self._live.get(request.path_params["replica_id"])
             if record is None:
-                return _error(404, "Replica not found")
-            return JSONResponse(self._public_view(record, time.monotonic(), verbose=verbose))
+                return _error(404, family.not_found)
+            return JSONResponse(family.rename(self._public_view(record, time.monotonic(), verbose=verbose)))
 
-    async def _list(self, request: Request, body: Any) -> Response:
+    async def _list(self, request: Request, body: Any, family: Family = REPLICAS) -> Response:
         try:
             limit = int(request.query_params.get("limit", "10"))
             page = int(request.query_params.get("page", "1"))
@@ -658,30 +785,31 @@ class TavusEmulator:
         with self._lock:
             start = (page - 1) * limit
             records = itertools.islice(reversed(self._live.values()), start, start + limit)
-            data = [self._public_view(record, now) for record in records]
+            data = [family.rename(self._public_view(record, now)) for record in records]
             total = len(self._live)
         return JSONResponse({"data": data, "total_count": total})
 
-    async def _delete(self, request: Request, body: Any) -> Response:
+    async def _delete(self, request: Request, body: Any, family: Family = REPLICAS) -> Response:
         hard = request.query_params.get("hard", "").lower() == "true"
         with self._lock:
             record = self._live.pop(request.path_params["replica_id"], None)
             if record is None:
-                return _error(404, "Replica not found")
+                return _error(404, family.not_found)
             record.deleted_at = datetime.now(UTC)
             record.hard_deleted = hard
             if hard:
                 record.image_bytes = None
-        return JSONResponse({"message": "Replica deleted"})
+        return JSONResponse({"message": f"{family.not_found.split()[0]} deleted"})
 
-    async def _rename(self, request: Request, body: Any) -> Response:
-        name = body.get("replica_name") if isinstance(body, dict) else None
+    async def _rename(self, request: Request, body: Any, family: Family = REPLICAS) -> Response:
+        # /v2/faces/{id} takes a JSON Merge Patch of the face; /v2/replicas/{id}/name just the name.
+        name = body.get(family.name_field) if isinstance(body, dict) else None
         if not isinstance(name, str) or not name.strip():
-            return _error(400, "replica_name is required")
+            return _error(400, f"{family.name_field} is required")
         with self._lock:
             record = self._live.get(request.path_params["replica_id"])
             if record is None:
-                return _error(404, "Replica not found")
+                return _error(404, family.not_found)
             record.replica_name = name
             record.touched_at = datetime.now(UTC)
         return JSONResponse({"message": "Replica name updated"})
@@ -757,13 +885,28 @@ class TavusEmulator:
             self._http = None
             self._loop = None
 
+    def api_routes(self) -> list[ApiRoute]:
+        """The /v2 route table: both families, then whatever `extra_routes` adds. Every row is served
+        through `_api` (latency, faults, the missing-faces switch, the key check, the call log)."""
+        routes: list[ApiRoute] = []
+        for family in (FACES, REPLICAS):
+            item = f"{family.prefix}/{{replica_id}}"
+            rename = item if family is FACES else f"{item}/name"
+            routes += [
+                (family.prefix, "POST", partial(self._create, family=family)),
+                (family.prefix, "GET", partial(self._list, family=family)),
+                (item, "GET", partial(self._get, family=family)),
+                (item, "DELETE", partial(self._delete, family=family)),
+                (rename, "PATCH", partial(self._rename, family=family)),
+            ]
+        # Extra routes first, so a fixed path (…/image-validation) wins over the {replica_id} pattern.
+        return [*self._extra_routes, *routes]
+
     def _build_app(self) -> Starlette:
         routes = [
-            Route("/v2/replicas", self._api(self._create), methods=["POST"]),
-            Route("/v2/replicas", self._api(self._list), methods=["GET"]),
-            Route("/v2/replicas/{replica_id}", self._api(self._get), methods=["GET"]),
-            Route("/v2/replicas/{replica_id}", self._api(self._delete), methods=["DELETE"]),
-            Route("/v2/replicas/{replica_id}/name", self._api(self._rename), methods=["PATCH"]),
+            # The image check first: its fixed paths would otherwise fall under /v2/faces/{replica_id}.
+            *self.validation.routes(self._api),
+            *(Route(path, self._api(handler), methods=[verb]) for path, verb, handler in self.api_routes()),
             Route("/_emulator/outcomes", self._ctl_outcomes, methods=["POST"]),
             Route("/_emulator/faults", self._ctl_faults, methods=["POST"]),
             Route("/_emulator/replicas", self._ctl_replicas, methods=["GET"]),
@@ -775,7 +918,6 @@ class TavusEmulator:
             Route("/_emulator/callbacks", self._ctl_callbacks, methods=["GET"]),
             Route("/_emulator/reset", self._ctl_reset, methods=["POST"]),
             Route("/_emulator/config", self._ctl_config, methods=["POST"]),
-            *self.validation.routes(self._api),
         ]
         return Starlette(routes=routes, lifespan=self._lifespan)
 
@@ -804,10 +946,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--training-seconds", type=float, default=5.0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--tuning-seconds", type=float, default=DEFAULT_TUNING_SECONDS,
+                        help="phoenix-4.5: how long tuning runs after the preview")
+    parser.add_argument("--no-faces", action="store_true",
+                        help="answer 404 on /v2/faces, like an older account (only /v2/replicas works)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     emulator = TavusEmulator(
-        api_key=args.api_key, default_training_seconds=args.training_seconds, latency_ms=args.latency_ms
+        api_key=args.api_key,
+        default_training_seconds=args.training_seconds,
+        latency_ms=args.latency_ms,
+        faces_missing=args.no_faces,
+        default_tuning_seconds=args.tuning_seconds,
     )
     logger.info(
         "Tavus emulator on http://%s:%d (training takes %gs)", args.host, args.port, args.training_seconds

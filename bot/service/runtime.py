@@ -128,7 +128,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     lifecycle = Lifecycle(engine, on_queued=kicks)
     rules = _submission_rules(settings)
     submission = SubmissionService(
-        rules, engine, lifecycle, tavus, media, tavus_check=TavusPhotoCheck(_image_validator(settings))
+        rules, engine, lifecycle, tavus, media, tavus_check=TavusPhotoCheck(_image_validator(settings, tavus))
     )
     recovery = Recovery(
         engine,
@@ -203,9 +203,9 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     )
 
 
-def _image_validator(settings: Settings) -> ImageValidator | None:
+def _image_validator(settings: Settings, tavus: TavusClient) -> ImageValidator | None:
     """Tavus' image check, on a client of its own: one attempt and a short timeout, since the request
-    goes on without it rather than waiting out retries."""
+    goes on without it rather than waiting out retries. It shares `tavus`' choice of path family."""
     if not settings.tavus_image_validation:
         return None
     seconds = settings.tavus_image_validation_timeout_seconds
@@ -215,6 +215,7 @@ def _image_validator(settings: Settings) -> ImageValidator | None:
         timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
         max_attempts=1,
         max_connections=4,
+        paths=tavus.paths,
     )
     return ImageValidator(client)
 

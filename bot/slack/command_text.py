@@ -22,7 +22,7 @@ _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.S)
 # `explain` takes a code or a pasted Tavus message, apostrophes and all, so it is not split into words.
 _EXPLAIN = re.compile(r"^\s*explain(?:\s+(.*?))?\s*$", re.S | re.I)
 
-CREATE_KEYS = {"voice", "name", "video", "consent", "image"}
+CREATE_KEYS = {"voice", "name", "video", "consent", "image", "model"}
 
 
 class CommandError(ValueError):
@@ -110,12 +110,15 @@ def create_args(command: ParsedCommand) -> CreateArgs:
     if name is not None and not name.strip():
         raise CommandError("empty_name")
     voice = command.options.get("voice")
+    # Checked against the documented models by the domain, which also knows the deployment's default.
+    model = (command.options.get("model") or "").strip().lower() or None
     return CreateArgs(
         image_url=image,
         video_url=video,
         consent_url=consent,
         voice=voice.strip().lower() if voice else None,
         name=name.strip() if name else None,
+        model=model,
     )
 
 

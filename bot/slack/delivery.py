@@ -206,6 +206,9 @@ class Deliverer:
         )
 
     def _thread_message(self, row: OutboxMessage, request: ReplicaRequest) -> render.Message:
+        staged = render.stage_post(row.kind, request, self._docs_url, self._catalogue.support_email)
+        if staged is not None:
+            return staged
         if row.kind == OutboxKind.FAILURE:
             failure = render.stored_failure(request, self._catalogue)
             return render.failure_post(request, failure, self._catalogue)

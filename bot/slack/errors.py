@@ -21,6 +21,7 @@ from bot.domain.errors import (
     DeletionNotConfirmed,
     MissingPhoto,
     MissingVoice,
+    NoImageTraining,
     NoMediaStore,
     NothingToRetry,
     NotPermitted,
@@ -28,6 +29,7 @@ from bot.domain.errors import (
     ReplicaNotVisible,
     RequestGone,
     SubmissionFailed,
+    UnknownModel,
     UnknownVoice,
 )
 from bot.photos.refusals import PreflightRefusal
@@ -77,6 +79,8 @@ def _known(error: BaseException) -> str | None:
         return refusals.warning(refusals.command_error_text(error))
     if isinstance(error, MissingPhoto | MissingVoice | UnknownVoice):
         return refusals.warning(refusals.draft_error_text(error))
+    if isinstance(error, UnknownModel | NoImageTraining):
+        return refusals.warning(refusals.model_error_text(error))
     if isinstance(error, RequestGone | ConfirmationExpired | AlreadyConfirmed):
         return refusals.warning(refusals.request_refusal_text(error))
     if isinstance(error, CannotAutoFix):

@@ -2,10 +2,11 @@
 
 from bot.tavus.client import TavusClient
 from bot.tavus.errors import TavusAuthError, TavusBadRequest, TavusError, TavusNotFound, TavusUnavailable
-from bot.tavus.models import CreatedReplica, Replica, ReplicaState, parse_training_progress
+from bot.tavus.models import CreatedReplica, FinetuneState, Replica, ReplicaState, parse_training_progress
 
 __all__ = [
     "CreatedReplica",
+    "FinetuneState",
     "Replica",
     "ReplicaState",
     "TavusAuthError",

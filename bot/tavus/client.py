@@ -1,4 +1,7 @@
-"""A small typed client for the Tavus replica API (see shared/reference/tavus-api.md).
+"""A small typed client for the Tavus face (replica) API (see shared/reference/tavus-api.md).
+
+It speaks `/v2/faces` and falls back to the legacy `/v2/replicas` paths where those are missing
+(`bot.tavus.paths` has the rule); answers in either family's names are read alike.
 
 The client maps Tavus' answers onto a short error hierarchy so callers can decide who to tell:
 auth problems go to the operator, bad requests to the requester, and anything transient is retried
@@ -7,15 +10,12 @@ here (with tenacity) before it surfaces as :class:`TavusUnavailable`.
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
 import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
 
 import httpx
 from tenacity import (
@@ -28,7 +28,9 @@ from tenacity import (
 )
 
 from bot.tavus.errors import TavusAuthError, TavusBadRequest, TavusError, TavusNotFound, TavusUnavailable
-from bot.tavus.models import CreatedReplica, Replica, normalise_status, optional_str
+from bot.tavus.models import CreatedReplica, Replica, first_str, normalise_status, optional_str
+from bot.tavus.paths import FACES, REPLICAS, PathChoice, PathFamily
+from bot.tavus.retry_after import parse_retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -50,28 +52,6 @@ class _RetryableStatus(Exception):
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
         self.retry_after = parse_retry_after(response.headers.get("retry-after"))
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date); ``None`` if unusable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 def _error_reason(response: httpx.Response) -> str:
@@ -122,7 +102,10 @@ class TavusClient:
         initial_backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        legacy_paths: bool = False,
+        paths: PathChoice | None = None,
     ) -> None:
+        """`paths`: share another client's choice of path family, so the process decides it once."""
         if not api_key:
             raise ValueError("api_key is required")
         if max_attempts < 1:
@@ -153,6 +136,11 @@ class TavusClient:
         # "wait", every thread sharing this client waits, instead of the others carrying on regardless.
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
+        self._paths = paths if paths is not None else PathChoice(legacy=legacy_paths)
+
+    @property
+    def paths(self) -> PathChoice:
+        return self._paths
 
     def __repr__(self) -> str:
         return f"TavusClient(base_url={self._base_url!r})"
@@ -171,45 +159,56 @@ class TavusClient:
         model_name: str | None = None,
         auto_fix_training_image: bool = False,
     ) -> CreatedReplica:
+        """Create a face. `auto_fix_training_image` asks Tavus' AI Image Fixer to repair the photo first
+        (image training only)."""
         if (train_image_url is None) == (train_video_url is None):
             raise ValueError("give exactly one of train_image_url or train_video_url")
         if train_image_url is not None and not voice_name:
             raise ValueError("voice_name is required when training from an image")
+        if auto_fix_training_image and train_image_url is None:
+            raise ValueError("auto_fix_training_image applies only to training from an image")
+
         fields = {
-            "replica_name": replica_name,
             "train_image_url": train_image_url,
             "voice_name": voice_name,
             "train_video_url": train_video_url,
             "consent_video_url": consent_video_url,
             "callback_url": callback_url,
             "model_name": model_name,
+            "auto_fix_training_image": True if auto_fix_training_image else None,
         }
-        body: dict[str, Any] = {key: value for key, value in fields.items() if value is not None}
-        if auto_fix_training_image and train_image_url is not None:
-            # Tavus' AI Image Fixer applies to image training only.
-            body["auto_fix_training_image"] = True
-        data = self._json(self._request("POST", "/v2/replicas", json=body, idempotent=False))
+
+        def body(family: PathFamily) -> dict[str, Any]:
+            named = {family.name_field: replica_name, **fields}
+            return {key: value for key, value in named.items() if value is not None}
+
+        # /v2/faces marks consent_video_url deprecated ("new integrations should not send this field"),
+        # while /v2/replicas still documents it: a consent video the requester gave goes where it is read.
+        family = REPLICAS if consent_video_url else None
+        used, response = self._on_collection("POST", body, idempotent=False, family=family)
+        data = self._json(response)
         raw_status = optional_str(data.get("status")) or ""
-        replica_id = optional_str(data.get("replica_id"))
+        replica_id = first_str(data, "face_id", "replica_id")
         if replica_id is None:
-            raise TavusError("Tavus accepted POST /v2/replicas but returned no replica_id")
+            raise TavusError(f"Tavus accepted POST {used.collection} but returned no face_id")
         return CreatedReplica(
             replica_id=replica_id, status=normalise_status(raw_status), raw_status=raw_status
         )
 
     def get_replica(self, replica_id: str, *, verbose: bool = False) -> Replica:
         params = {"verbose": "true"} if verbose else None
-        data = self._json(self._request("GET", self._replica_path(replica_id), params=params))
+        data = self._json(self._on_item("GET", replica_id, params=params))
         return Replica.from_api(data)
 
     def list_replicas(self, *, limit: int = 100, page: int = 1) -> list[Replica]:
         if limit < 1 or page < 1:
             raise ValueError("limit and page must be at least 1")
-        response = self._request("GET", "/v2/replicas", params={"limit": limit, "page": page})
+        used, response = self._on_collection("GET", None, params={"limit": limit, "page": page})
         try:
             body = response.json()
         except ValueError:
-            raise TavusError("Tavus answered GET /v2/replicas with a body that is not JSON") from None
+            raise TavusError(f"Tavus answered GET {used.collection} with a body that is not JSON") from None
+        # Faces answer {"data": [...], "total_count": N}; older replica answers may be a bare list.
         items = body.get("data") if isinstance(body, dict) else body
         if not isinstance(items, list):
             return []
@@ -217,10 +216,16 @@ class TavusClient:
 
     def delete_replica(self, replica_id: str, *, hard: bool = False) -> None:
         params = {"hard": "true"} if hard else None
-        self._request("DELETE", self._replica_path(replica_id), params=params)
+        self._on_item("DELETE", replica_id, params=params)
 
     def rename_replica(self, replica_id: str, replica_name: str) -> None:
-        self._request("PATCH", f"{self._replica_path(replica_id)}/name", json={"replica_name": replica_name})
+        # Faces take a JSON Merge Patch of the face; the legacy alias has its own /name path.
+        self._on_item(
+            "PATCH",
+            replica_id,
+            json_for=lambda family: {family.name_field: replica_name},
+            suffix_for=lambda family: "" if family is FACES else "/name",
+        )
 
     def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST to another endpoint with this client's key, retries and error mapping. Retried like a
@@ -243,12 +248,35 @@ class TavusClient:
 
     # --- plumbing ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _replica_path(replica_id: str) -> str:
-        if not replica_id:
-            raise ValueError("replica_id must not be empty")
-        # Ids come from Slack users and stored rows; quoting stops "../" from reaching other endpoints.
-        return f"/v2/replicas/{quote(replica_id, safe='')}"
+    def _on_collection(
+        self,
+        method: str,
+        body: Callable[[PathFamily], dict[str, Any]] | None,
+        *,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = True,
+        family: PathFamily | None = None,
+    ) -> tuple[PathFamily, httpx.Response]:
+        def send(used: PathFamily) -> httpx.Response:
+            json = body(used) if body else None
+            return self._request(method, used.collection, params=params, json=json, idempotent=idempotent)
+
+        return self._paths.on_collection(method, send, family=family)
+
+    def _on_item(
+        self,
+        method: str,
+        face_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_for: Callable[[PathFamily], dict[str, Any]] | None = None,
+        suffix_for: Callable[[PathFamily], str] = lambda family: "",
+    ) -> httpx.Response:
+        def send(family: PathFamily) -> httpx.Response:
+            path = family.item(face_id) + suffix_for(family)
+            return self._request(method, path, params=params, json=json_for(family) if json_for else None)
+
+        return self._paths.on_item(method, face_id, send)
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "[redacted]")

@@ -8,19 +8,17 @@ nothing here gives them a meaning (that is `bot.domain.image_checks`).
 from __future__ import annotations
 
 import base64
-import logging
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from bot.tavus.client import TavusClient
-from bot.tavus.errors import TavusError, TavusNotFound
+from bot.tavus.errors import TavusError
+from bot.tavus.paths import FACES, REPLICAS, PathFamily
 
-log = logging.getLogger(__name__)
-
-FACES_PATH = "/v2/faces/image-validation"
-LEGACY_PATH = "/v2/replicas/image-validation"
+_ENDPOINT = "/image-validation"
+FACES_PATH = FACES.collection + _ENDPOINT
+LEGACY_PATH = REPLICAS.collection + _ENDPOINT
 # The documented limits: the base64 text at most 28 MiB, the whole body at most 30 MiB.
 MAX_BASE64_CHARS = 28 * 1024 * 1024
 MAX_BODY_BYTES = 30 * 1024 * 1024
@@ -67,30 +65,22 @@ def fits(data: bytes) -> bool:
 
 
 class ImageValidator:
-    """Asks Tavus about one photo. The legacy path is used for the rest of the process once the new one
-    answered 404 and the legacy one did not."""
+    """Asks Tavus about one photo, on the path family the client's process speaks: a 404 on the new path
+    moves the whole process to the legacy aliases, the same decision (and log line) as for faces."""
 
     def __init__(self, client: TavusClient) -> None:
         self._client = client
-        self._lock = threading.Lock()
-        self._path = FACES_PATH
 
     def validate(self, data: bytes, mime_type: str, model: str) -> ImageValidation:
         """The verdict; raises TavusError (or a subclass) when the check could not run."""
         if not fits(data):
             raise ImageTooLargeToValidate(f"a {len(data)}-byte photo is over the image-validation limits")
         body = {"imageBase64": base64.b64encode(data).decode("ascii"), "mimeType": mime_type, "model": model}
-        path = self._path
-        try:
-            return ImageValidation.from_api(self._client.post_json(path, body))
-        except TavusNotFound:
-            if path == LEGACY_PATH:
-                raise
-        answer = self._client.post_json(LEGACY_PATH, body)
-        with self._lock:
-            if self._path != LEGACY_PATH:
-                self._path = LEGACY_PATH
-                log.warning("Tavus has no %s here (HTTP 404); using %s from now on", FACES_PATH, LEGACY_PATH)
+
+        def send(family: PathFamily) -> dict[str, Any]:
+            return self._client.post_json(family.collection + _ENDPOINT, body)
+
+        _, answer = self._client.paths.on_collection("POST", send)
         return ImageValidation.from_api(answer)
 
 

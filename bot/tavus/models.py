@@ -31,6 +31,41 @@ _STATUS_MAP: dict[str, ReplicaState] = {
 }
 
 
+class FinetuneState(StrEnum):
+    """Where phoenix-4.5's background tuning stands, once its preview is usable."""
+
+    TUNING = "tuning"
+    COMPLETED = "completed"
+    ERRORED = "errored"
+
+
+_FINETUNE_MAP: dict[str, FinetuneState] = {
+    "completed": FinetuneState.COMPLETED,
+    "complete": FinetuneState.COMPLETED,
+    "errored": FinetuneState.ERRORED,
+    "error": FinetuneState.ERRORED,
+    "failed": FinetuneState.ERRORED,
+}
+
+
+def normalise_finetune(raw: object) -> FinetuneState:
+    """Map `finetune_status` onto three states. Its in-progress value is not documented, so anything else
+    (null, "training", a word never seen) reads as still tuning: keep polling, never announce."""
+    if not isinstance(raw, str):
+        return FinetuneState.TUNING
+    key = raw.strip().lower().replace("-", "_").replace(" ", "_")
+    return _FINETUNE_MAP.get(key, FinetuneState.TUNING)
+
+
+def first_str(data: dict[str, Any], *keys: str) -> str | None:
+    """The first of `keys` with a value: faces and replicas name the same field differently."""
+    for key in keys:
+        value = optional_str(data.get(key))
+        if value is not None:
+            return value
+    return None
+
+
 def normalise_status(raw: str | None) -> ReplicaState:
     """Map Tavus' status words (old and new docs disagree) onto three states.
 
@@ -108,6 +143,8 @@ class Replica(BaseModel):
     error_message: str | None = None
     thumbnail_video_url: str | None = None
     model_name: str | None = None
+    # phoenix-4.5 only; kept as Tavus wrote it (`finetune_state` reads it).
+    finetune_status: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -119,14 +156,19 @@ class Replica(BaseModel):
             return value.replace(tzinfo=UTC)
         return value
 
+    @property
+    def finetune_state(self) -> FinetuneState:
+        return normalise_finetune(self.finetune_status)
+
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Replica:
-        """Build from a Tavus replica object, tolerating missing or oddly typed fields."""
+        """Build from a Tavus face or replica object (either family's names), tolerating missing or oddly
+        typed fields."""
         raw_status = optional_str(data.get("status")) or ""
         progress = optional_str(data.get("training_progress"))
         return cls(
-            replica_id=str(data.get("replica_id") or ""),
-            replica_name=optional_str(data.get("replica_name")),
+            replica_id=first_str(data, "face_id", "replica_id") or "",
+            replica_name=first_str(data, "face_name", "replica_name"),
             status=normalise_status(raw_status),
             raw_status=raw_status,
             training_progress=progress,
@@ -134,6 +176,7 @@ class Replica(BaseModel):
             error_message=optional_str(data.get("error_message")),
             thumbnail_video_url=optional_str(data.get("thumbnail_video_url")),
             model_name=optional_str(data.get("model_name")),
+            finetune_status=optional_str(data.get("finetune_status")),
             created_at=_parse_timestamp(data.get("created_at")),
             updated_at=_parse_timestamp(data.get("updated_at")),
         )

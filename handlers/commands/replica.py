@@ -90,8 +90,8 @@ def _delete(
     requester = slash.requester
     reply = privately(client, respond, requester.channel_id, requester.user_id)
     try:
-        services.deletion.delete(replica_id, requester.user_id, requester.channel_id)
+        deleted = services.deletion.delete(replica_id, requester.user_id, requester.channel_id)
     except Refusal as refused:
         reply(user_message(refused, services.catalogue))
         return
-    reply(render.Message.of(render.deleted_message(replica_id)))
+    reply(render.Message.of(render.deleted_message(replica_id, deleted)))

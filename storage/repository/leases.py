@@ -81,6 +81,9 @@ class DuePoll(NamedTuple):
     # When training started (or, before that, when the request was made) and when progress last moved.
     started_at: datetime
     progress_changed_at: datetime | None
+    # Which stage it is in (training, or phoenix-4.5's preview while tuning) and the model it trains with.
+    status: str | None = None
+    model_name: str | None = None
 
 
 _POLL_COLUMNS = (
@@ -89,6 +92,8 @@ _POLL_COLUMNS = (
     # Typed, so the value comes back timezone-aware like the columns themselves.
     sa.type_coerce(sa.func.coalesce(_requests.c.submitted_at, _requests.c.created_at), UTCDateTime()),
     _requests.c.progress_changed_at,
+    _requests.c.status,
+    _requests.c.model_name,
 )
 
 

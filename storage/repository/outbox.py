@@ -93,10 +93,10 @@ def destinations(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, s
 
 
 def outcome_post(engine: Engine, request_id: int) -> OutboxMessage | None:
-    """The failure or completion post queued for a request, if any."""
+    """The failure, completion or (phoenix-4.5) preview post queued for a request, if any."""
+    kinds = [OutboxKind.FAILURE.value, OutboxKind.COMPLETION.value, OutboxKind.PREVIEW_READY.value]
     statement = select(OutboxMessage).where(
-        OutboxMessage.request_id == request_id,
-        col(OutboxMessage.kind).in_([OutboxKind.FAILURE.value, OutboxKind.COMPLETION.value]),
+        OutboxMessage.request_id == request_id, col(OutboxMessage.kind).in_(kinds)
     )
     with session_scope(engine) as session:
         return session.exec(statement).first()

@@ -107,7 +107,7 @@ def rendered(message: dict[str, Any]) -> str:
 
 
 def creates(tavus: TavusEmulator) -> list[dict]:
-    return [c for c in tavus.calls() if c["method"] == "POST" and c["path"] == "/v2/replicas"]
+    return [c for c in tavus.calls() if c["method"] == "POST" and c["path"] in ("/v2/faces", "/v2/replicas")]
 
 
 # --- uploads and the form ----------------------------------------------------------------------------------

@@ -112,17 +112,20 @@ def test_a_failed_check_submits_nothing_and_lists_every_failed_check_in_catalogu
 def test_a_link_is_checked_with_the_model_the_face_will_be_trained_with(
     start_app: AppFactory, slack: SlackFake, tavus: TavusEmulator, images: Any
 ) -> None:
-    app = start_app(TAVUS_MODEL_NAME="phoenix-3")
+    # The request's own model wins over the deployment's.
+    app = start_app(TAVUS_MODEL_NAME="phoenix-4")
     tavus.validation.script(failed=["quality"])
     response = app.sender.command(
-        f'create {images.url}/ana.png voice=anna name="Linked"', user_id=USER, channel_id=CHANNEL
+        f'create {images.url}/ana.png voice=anna name="Linked" model=phoenix-4.5',
+        user_id=USER,
+        channel_id=CHANNEL,
     )
     assert response.status_code == 200
     answer = slack.wait_for(lambda: slack.ephemerals(CHANNEL), timeout=20)[0]
     assert entry("ImageQualityError").title in rendered(answer)
     assert button(answer, FIX) and button(answer, ANYWAY) and button(answer, ANOTHER)
     (call,) = validations(tavus)
-    assert call["json"]["model"] == "phoenix-3" and call["json"]["mimeType"] == "image/png"
+    assert call["json"]["model"] == "phoenix-4.5" and call["json"]["mimeType"] == "image/png"
     wait_until_quiet(slack, tavus)
     assert creates(tavus) == []
 
@@ -288,6 +291,8 @@ def test_without_the_new_path_the_legacy_one_is_used_and_remembered(
     assert len(validations(tavus, FACES_PATH)) == 1
     assert len(validations(tavus, LEGACY_PATH)) == 2
     assert UNAVAILABLE_LINE not in app.logs()
+    # One decision for the process, shared with the face calls, and logged once.
+    assert app.logs().count("no /v2/faces") == 1
 
 
 def test_switched_off_tavus_is_not_asked(

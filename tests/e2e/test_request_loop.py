@@ -120,10 +120,10 @@ def test_completion_is_announced_once_and_progress_reaches_the_card(
     assert "Ready" in rendered(slack.messages(CHANNEL)[0])
     assert len([c for c in slack.calls("chat.update")]) >= 1
     # A finished replica is never polled again.
-    polls = len([c for c in tavus.calls() if c["path"] == f"/v2/replicas/{replica_id}"])
+    polls = len([c for c in tavus.calls() if c["path"] == f"/v2/faces/{replica_id}"])
     # Polling it still (every 0.3 s here) would keep Tavus from ever going quiet.
     wait_until_quiet(tavus, quiet=1.5)
-    assert len([c for c in tavus.calls() if c["path"] == f"/v2/replicas/{replica_id}"]) == polls
+    assert len([c for c in tavus.calls() if c["path"] == f"/v2/faces/{replica_id}"]) == polls
 
 
 # --- Tavus misbehaving ------------------------------------------------------------------------------------
@@ -132,8 +132,8 @@ def test_completion_is_announced_once_and_progress_reaches_the_card(
 def test_tavus_500_and_429_on_create_are_retried(
     app: AppProcess, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
 ) -> None:
-    tavus.inject_fault(method="POST", path_prefix="/v2/replicas", status=500, count=1)
-    tavus.inject_fault(method="POST", path_prefix="/v2/replicas", status=429, retry_after=1, count=1)
+    tavus.inject_fault(method="POST", path_prefix="/v2/faces", status=500, count=1)
+    tavus.inject_fault(method="POST", path_prefix="/v2/faces", status=429, retry_after=1, count=1)
     create(app, images)
     card = wait_card(slack)
     assert [c["status"] for c in creates(tavus)] == [500, 429, 200]
@@ -144,7 +144,7 @@ def test_tavus_500_and_429_on_create_are_retried(
 def test_tavus_down_at_create_tells_the_requester_and_leaves_nothing_behind(
     app: AppProcess, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
 ) -> None:
-    tavus.inject_fault(method="POST", path_prefix="/v2/replicas", status=503, count=50)
+    tavus.inject_fault(method="POST", path_prefix="/v2/faces", status=503, count=50)
     create(app, images)
     ephemeral = slack.wait_for(lambda: slack.ephemerals(CHANNEL), timeout=60)
     assert "Tavus is not answering" in ephemeral[0]["text"]
@@ -156,7 +156,7 @@ def test_tavus_down_at_create_tells_the_requester_and_leaves_nothing_behind(
 def test_tavus_refusal_at_create_is_explained(
     app: AppProcess, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
 ) -> None:
-    tavus.inject_fault(method="POST", path_prefix="/v2/replicas", status=400, count=1)
+    tavus.inject_fault(method="POST", path_prefix="/v2/faces", status=400, count=1)
     create(app, images)
     ephemeral = slack.wait_for(lambda: slack.ephemerals(CHANNEL))
     assert "I couldn't submit this to Tavus" in ephemeral[0]["text"]
@@ -169,8 +169,8 @@ def test_tavus_errors_while_polling_do_not_lose_the_failure(
     tavus.script(ScriptedOutcome("error", error_message="ImageQualityError", training_seconds=0.5))
     create(app, images)
     card = wait_card(slack)
-    tavus.inject_fault(method="GET", path_prefix="/v2/replicas/", status=500, count=4)
-    tavus.inject_fault(method="GET", path_prefix="/v2/replicas/", status=429, retry_after=1, count=2)
+    tavus.inject_fault(method="GET", path_prefix="/v2/faces/", status=500, count=4)
+    tavus.inject_fault(method="GET", path_prefix="/v2/faces/", status=429, retry_after=1, count=2)
     replies = wait_thread(slack, card, timeout=30)
     assert CATALOGUE.lookup("ImageQualityError").explanation in rendered(replies[0])  # type: ignore[union-attr]
     wait_until_quiet(slack)

@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     creates,
     mention_event,
     rendered,
+    until,
     upload,
     wait_card,
     wait_thread,
@@ -39,7 +40,7 @@ def cards(slack: SlackFake, channel: str = CHANNEL) -> list[dict]:
 
 
 def gets_of(tavus: TavusEmulator, replica_id: str) -> list[dict]:
-    return [c for c in tavus.calls() if c["method"] == "GET" and c["path"] == f"/v2/replicas/{replica_id}"]
+    return [c for c in tavus.calls() if c["method"] == "GET" and c["path"] == f"/v2/faces/{replica_id}"]
 
 
 # --- delivery that survives Slack ----------------------------------------------------------------------
@@ -99,7 +100,7 @@ def test_kill_9_between_tavus_create_and_storing_the_id_makes_no_second_replica(
 ) -> None:
     app = start_app(RECONCILE_AFTER_SECONDS="1")
     tavus.script(ScriptedOutcome("error", error_message="PoseNotSuitableError", training_seconds=3))
-    tavus.delay_response(method="POST", path_prefix="/v2/replicas", seconds=10)
+    tavus.delay_response(method="POST", path_prefix="/v2/faces", seconds=10)
     create(app, images, name="Crash Test")
     slack.wait_for(lambda: tavus.replicas())  # Tavus has created it; the app has not heard back
     app.kill9()
@@ -112,6 +113,8 @@ def test_kill_9_between_tavus_create_and_storing_the_id_makes_no_second_replica(
     wait_thread(slack, card, timeout=30)
     # One replica: the one Tavus made before the crash was adopted, not created again.
     assert len(tavus.replicas()) == 1
+    # The delayed answer is logged when it is sent: wait for it, so it does not land in the next test.
+    until(lambda: creates(tavus), timeout=15)
 
 
 def test_kill_9_before_tavus_heard_of_it_submits_the_request_after_restart(
@@ -119,7 +122,7 @@ def test_kill_9_before_tavus_heard_of_it_submits_the_request_after_restart(
 ) -> None:
     app = start_app(RECONCILE_AFTER_SECONDS="1")
     # Tavus is down while the request is made and the app dies before trying again.
-    tavus.inject_fault(method="POST", path_prefix="/v2/replicas", status=503, count=1, delay_seconds=10)
+    tavus.inject_fault(method="POST", path_prefix="/v2/faces", status=503, count=1, delay_seconds=10)
     create(app, images, name="Never Lost")
     time.sleep(1)
     app.kill9()

@@ -50,7 +50,7 @@ def test_mention_with_a_photo_answers_in_that_messages_thread(
     assert "Ana" in rendered(card)
     assert submitted_image(tavus) == photo
     body = creates(tavus)[0]["json"]
-    assert body["voice_name"] == "anna" and body["replica_name"] == "Ana"
+    assert body["voice_name"] == "anna" and body["face_name"] == "Ana"
     assert body["train_image_url"].startswith(f"{app.url}/media/")
     replies = thread_replies(slack, CHANNEL, message["ts"], count=2)
     assert "Headphones" in rendered(replies[-1])

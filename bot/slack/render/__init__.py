@@ -38,6 +38,7 @@ from bot.slack.render.forms import (
 from bot.slack.render.home import HOME_FILTERS, HOME_LIMIT, home_view
 from bot.slack.render.photos import IMAGE_REQUIREMENTS, finding_detail, refusal_text, refused_message
 from bot.slack.render.refusals import resume_failed_message, something_went_wrong, submit_error_text
+from bot.slack.render.stages import stage_post
 from bot.slack.render.thread import (
     CREDIT_NOTE,
     completion_post,
@@ -87,6 +88,7 @@ __all__ = [
     "requester_dm",
     "resume_failed_message",
     "something_went_wrong",
+    "stage_post",
     "status_line",
     "stored_failure",
     "stuck_notice",

@@ -12,6 +12,7 @@ from bot.domain.video_catalogue import (
     support_address,
     tavus_key,
 )
+from bot.slack.render import stages
 from bot.slack.render.blocks import date, escape, link, shorten
 from bot.slack.render.card import progress_bar, reported_code, status_label
 from bot.slack.render.photos import IMAGE_REQUIREMENTS
@@ -21,6 +22,7 @@ from storage.models import ReplicaRequest, RequestStatus
 USAGE = (
     '`/replica create <image-url> voice=anna name="Ana Demo"` — request a replica from a headshot\n'
     '`/replica create video=<url> consent=<url> name="Ana"` — request one from a training video\n'
+    "`model=phoenix-4.5` (or `phoenix-4`, `phoenix-3` for video) on either picks the Tavus model\n"
     "`/replica status <replica_id>` — where a request stands\n"
     "`/replica list` — your recent requests\n"
     "`/replica delete <replica_id>` — delete a replica in Tavus (kept an hour after a failure)\n"
@@ -60,8 +62,9 @@ def help_message(
         "shortcut on a message that has one.\n\n"
         f"*Photo checklist:* {IMAGE_REQUIREMENTS}\n"
         f"*Voices:* {', '.join(voices)} — `/replica voices` says what each sounds like.\n"
-        "*Training time:* usually 3–4 hours. I let you know in the thread when it finishes, and your "
-        "requests are on my *Home* tab. If it fails, I say why, with a button to retry.\n"
+        "*Training time:* usually 3–4 hours; with `model=phoenix-4.5` a usable, watermarked preview comes "
+        "within minutes and tuning then takes a few hours. I let you know in the thread when it finishes, "
+        "and your requests are on my *Home* tab. If it fails, I say why, with a button to retry.\n"
         f"*More:* {link(docs + IMAGE_GUIDE_PATH, 'Tavus image requirements')} · "
         f"{link(docs + FAQ_PATH, 'Tavus replica FAQ')}"
     )
@@ -139,6 +142,8 @@ def status_line(request: ReplicaRequest) -> str:
         parts.append(f"`{request.replica_id}`")
     if request.status == RequestStatus.TRAINING:
         parts.append(progress_bar(request.progress_percent))
+    elif request.status == RequestStatus.PREVIEW_READY:
+        parts.append("usable now, with a watermark, while tuning goes on (a few hours)")
     code = reported_code(request)
     if code:
         parts.append(f"`{escape(code)}`")
@@ -163,8 +168,10 @@ def looking_at_replica(replica_id: str) -> str:
     return f"Looking at replica `{escape(replica_id)}`…"
 
 
-def deleted_message(replica_id: str) -> str:
-    return f"Deleted replica `{escape(replica_id)}` in Tavus."
+def deleted_message(replica_id: str, request: ReplicaRequest | None = None) -> str:
+    done = f"Deleted replica `{escape(replica_id)}` in Tavus."
+    note = stages.deleted_note(request) if request is not None else None
+    return f"{done} {note}" if note else done
 
 
 def upload_help(voices: Sequence[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.lifecycle import REPLICA_GONE
+from bot.slack.render import stages
 from bot.slack.render.blocks import Block, Message, channel_ref, context, escape, link, section, shorten
 from storage.models import ReplicaRequest, RequestStatus, utcnow
 
@@ -17,6 +18,7 @@ STATUS_LABELS = {
     RequestStatus.RECEIVED: ":mag: Checking the photo",
     RequestStatus.SUBMITTING: ":hourglass_flowing_sand: Submitting to Tavus",
     RequestStatus.TRAINING: ":gear: Training",
+    RequestStatus.PREVIEW_READY: stages.PREVIEW_LABEL,
     RequestStatus.COMPLETED: ":white_check_mark: Ready",
     RequestStatus.FAILED: ":x: Training failed — see the thread",
     RequestStatus.SUBMIT_FAILED: ":warning: Not submitted",
@@ -37,7 +39,7 @@ _CHANNEL_PROBLEMS = {
 
 
 def status_label(request: ReplicaRequest) -> str:
-    return STATUS_LABELS[RequestStatus(request.status)]
+    return stages.stage_label(request) or STATUS_LABELS[RequestStatus(request.status)]
 
 
 def progress_bar(percent: int | None, width: int = 10) -> str:
@@ -85,14 +87,17 @@ def request_card(
     fields = [
         f"*Requested by*\n<@{request.requester_id}>",
         f"*Voice*\n{escape(request.voice_name) if request.voice_name else '—'}",
-        f"*Status*\n{STATUS_LABELS[status]}",
+        f"*Status*\n{status_label(request)}",
         f"*Replica id*\n`{request.replica_id}`" if request.replica_id else "*Replica id*\nnot assigned yet",
     ]
     if status == RequestStatus.TRAINING:
         fields.append(f"*Progress*\n`{progress_bar(request.progress_percent)}`")
         fields.append(
-            f"*Elapsed*\n{elapsed(request.submitted_at or request.created_at, now)} (usually 3–4 h in all)"
+            f"*Elapsed*\n{elapsed(request.submitted_at or request.created_at, now)} "
+            f"({stages.expected_time(request)})"
         )
+    elif status == RequestStatus.PREVIEW_READY:
+        fields.append(f"*Tuning for*\n{elapsed(request.preview_at, now)} ({stages.expected_time(request)})")
     elif (
         status in (RequestStatus.COMPLETED, RequestStatus.FAILED)
         and request.submitted_at
@@ -119,14 +124,16 @@ def request_card(
         label = "Training video" if request.train_video_url else "Photo"
         blocks.append(context(f"{label}: {link(source, shorten(source))}"))
     if status == RequestStatus.TRAINING:
-        blocks.append(context(TRAINING_HINT))
+        blocks.append(context(stages.PREVIEW_TRAINING_HINT if stages.two_stage(request) else TRAINING_HINT))
+    elif status == RequestStatus.PREVIEW_READY:
+        blocks += stages.preview_card_lines(request)
     elif status == RequestStatus.FAILED:
         code = reported_code(request)
         reported = f"Tavus reported `{escape(code)}`. " if code else ""
         blocks.append(context(f"{reported}What it means and what to do next are in the thread."))
     elif status == RequestStatus.COMPLETED:
         blocks.append(context("Ready to use. How to use it is in the thread."))
-    text = f"Replica request {name} by <@{request.requester_id}>: {STATUS_LABELS[status]}"
+    text = f"Replica request {name} by <@{request.requester_id}>: {status_label(request)}"
     if status == RequestStatus.TRAINING and request.progress_percent is not None:
         text += f" ({request.progress_percent}%)"
     return Message(text=text, blocks=blocks)

@@ -20,9 +20,10 @@ from bot.slack.render.blocks import (
     section,
     shorten,
 )
-from bot.slack.render.card import STATUS_LABELS, elapsed, progress_bar
+from bot.slack.render.card import elapsed, progress_bar, status_label
 from bot.slack.render.photos import IMAGE_REQUIREMENTS
 from bot.slack.render.refusals import submit_error_text
+from bot.slack.render.stages import expected_time
 from bot.slack.render.stats import checks_section
 from bot.slack.render.thread import retry_button, stored_failure
 from storage.models import ReplicaRequest, RequestStatus
@@ -37,6 +38,7 @@ HOME_FILTERS: dict[str, tuple[str, tuple[RequestStatus, ...] | None]] = {
             RequestStatus.AWAITING_CONFIRMATION,
             RequestStatus.SUBMITTING,
             RequestStatus.TRAINING,
+            RequestStatus.PREVIEW_READY,
         ),
     ),
     "failed": ("Failed", (RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED)),
@@ -117,15 +119,17 @@ def _home_entry(
     now: datetime | None,
 ) -> list[Block]:
     status = RequestStatus(request.status)
-    head = f"*{escape(shorten(request.replica_name, 200))}* · {STATUS_LABELS[status]}"
+    head = f"*{escape(shorten(request.replica_name, 200))}* · {status_label(request)}"
     if show_requester:
         head += f" · by <@{request.requester_id}>"
     lines = [head]
     if status == RequestStatus.TRAINING:
         lines.append(
             f"`{progress_bar(request.progress_percent)}` · "
-            f"{elapsed(request.submitted_at or request.created_at, now)} so far (usually 3–4 h)"
+            f"{elapsed(request.submitted_at or request.created_at, now)} so far ({expected_time(request)})"
         )
+    elif status == RequestStatus.PREVIEW_READY:
+        lines.append(f"Usable now · tuning for {elapsed(request.preview_at, now)} ({expected_time(request)})")
     elif status == RequestStatus.FAILED:
         failure = stored_failure(request, catalogue)
         if (entry := failure.entry) is not None:

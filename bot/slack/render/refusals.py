@@ -16,11 +16,13 @@ from bot.domain.errors import (
     DeletionNotConfirmed,
     MissingPhoto,
     MissingVoice,
+    NoImageTraining,
     NothingToRetry,
     NotPermitted,
     ReplicaNotVisible,
     RequestGone,
     SubmitProblem,
+    UnknownModel,
     UnknownVoice,
 )
 from bot.domain.requests import SubmitError
@@ -39,7 +41,9 @@ def command_error_text(error: CommandError) -> str:
     return {
         "unclosed_quote": f"A quote is not closed. Put quotes around the whole value, like {_NAME_EXAMPLE}.",
         "duplicate_key": f"`{key}=` is given twice; keep one.",
-        "unknown_key": f"I don't know `{key}=`. Use `voice=`, `name=`, `video=` and `consent=`.",
+        "unknown_key": (
+            f"I don't know `{key}=`. Use `voice=`, `name=`, `video=`, `consent=` and `model=`."
+        ),
         "several_links": f"Give one image link. If the name has spaces, put it in quotes: {_NAME_EXAMPLE}.",
         "image_twice": "Give the image link once: either on its own or as `image=`, not both.",
         "image_and_video": "Give either an image link or `video=<url>`, not both.",
@@ -57,6 +61,16 @@ def draft_error_text(error: MissingPhoto | MissingVoice | UnknownVoice) -> str:
     if isinstance(error, MissingVoice):
         return f"Pick a voice with `voice=<name>`. Stock voices: {voices}."
     return f"`{escape(error.voice)}` is not a stock voice. Choose one of: {voices}."
+
+
+def model_error_text(error: UnknownModel | NoImageTraining) -> str:
+    models = ", ".join(f"`{escape(m)}`" for m in error.models)
+    if isinstance(error, NoImageTraining):
+        return (
+            f"`{escape(error.model)}` can't be trained from a photo. For a photo, use {models} "
+            "(`model=phoenix-4.5` gives a usable preview in about a minute), or train from a video."
+        )
+    return f"`{escape(error.model)}` is not a Tavus model I know. Choose one of: {models}."
 
 
 def where_allowed(error: ChannelNotAllowed) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue, ExplainedError
 from bot.domain.lifecycle import REPLICA_GONE
 from bot.slack.ids import GUIDELINE_ACTION, RETRY_ACTION
+from bot.slack.render import stages
 from bot.slack.render.blocks import (
     MAX_MESSAGE_BLOCKS,
     Block,
@@ -144,6 +145,8 @@ def requester_dm(request: ReplicaRequest, *, permalink: str | None, catalogue: C
         if permalink
         else f"`/replica status {request.replica_id}` has the details"
     )
+    if request.status == RequestStatus.PREVIEW_READY:
+        return stages.preview_dm(request, where)
     if request.status == RequestStatus.COMPLETED:
         text = f":tada: Your replica *{name}* is ready (replica id `{request.replica_id}`). {where}."
         return Message(text=text, blocks=[section(text)])

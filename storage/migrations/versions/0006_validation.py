@@ -1,6 +1,6 @@
 """Per request: what Tavus said about the photo before submission, and what was chosen when it objected
 
-Revision ID: 0006_validation
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_validation"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -154,11 +154,21 @@ def failed(world: World) -> int:
     return request_id
 
 
+def previewed(world: World) -> int:
+    """A phoenix-4.5 face whose preview is usable while tuning goes on."""
+    request_id = claimed(world.engine, training(world))
+    assert world.lifecycle.preview(
+        request_id, thumbnail_video_url=None, finetune_status=None, progress=None, percent=None, poll=poll()
+    )
+    return claimed(world.engine, request_id)
+
+
 READY_BY_STATUS: dict[RequestStatus, Callable[[World], int]] = {
     S.RECEIVED: received,
     S.AWAITING_CONFIRMATION: awaiting,
     S.SUBMITTING: submitting,
     S.TRAINING: training,
+    S.PREVIEW_READY: previewed,
     S.COMPLETED: completed,
     S.FAILED: failed,
 }
@@ -243,6 +253,19 @@ def _polled(step: Callable[[Lifecycle, int, Poll], bool]) -> Scenario:
     return scenario
 
 
+def _after_preview(step: Callable[[Lifecycle, int, Poll], bool]) -> Scenario:
+    def scenario(world: World) -> tuple[int | None, Callable[[], int]]:
+        request_id = previewed(world)
+
+        def perform() -> int:
+            assert step(world.lifecycle, request_id, poll()) is True
+            return request_id
+
+        return request_id, perform
+
+    return scenario
+
+
 def _delete(world: World) -> tuple[int | None, Callable[[], int]]:
     request_id = completed(world)
     finished_at = stored(world.engine, request_id).finished_at
@@ -265,6 +288,27 @@ SCENARIOS: dict[str, Scenario] = {
         lambda lc, rid, p: lc.complete(rid, progress="100/100", thumbnail_video_url=None, poll=p)
     ),
     "fail": _polled(lambda lc, rid, p: lc.fail(rid, Failure("face_not_found", "No face."), poll=p)),
+    "preview": _polled(
+        lambda lc, rid, p: lc.preview(
+            rid, thumbnail_video_url="https://t/x.mp4", finetune_status=None, progress="100/100", percent=100,
+            poll=p,
+        )
+    ),
+    "tuning_progress": _after_preview(
+        lambda lc, rid, p: lc.progress(rid, progress="40/100", percent=40, poll=p, tuning=True)
+    ),
+    "tuning_stall": _after_preview(lambda lc, rid, p: lc.stall(rid, poll=p, tuning=True)),
+    "tune": _after_preview(
+        lambda lc, rid, p: lc.tuned(rid, finetune_status="completed", thumbnail_video_url=None, poll=p)
+    ),
+    "tuning_fail": _after_preview(
+        lambda lc, rid, p: lc.tuned(
+            rid, finetune_status="errored", thumbnail_video_url=None, poll=p, errored=True
+        )
+    ),
+    "preview_lost": _after_preview(
+        lambda lc, rid, p: lc.fail(rid, Failure("replica_gone", None), poll=p, after_preview=True)
+    ),
     "delete": _delete,
 }
 

@@ -57,11 +57,11 @@ def test_a_failed_check_holds_the_request_and_keeps_the_verdict(world: World) ->
 
 
 def test_a_passing_check_submits_and_the_model_is_the_configured_one(world: World) -> None:
-    submission = service(world, model_name="phoenix-3")
+    submission = service(world, model_name="phoenix-4.5")
     outcome = submission.submit_link(world.draft(submission))
     assert isinstance(outcome, Submitted)
     (call,) = [c for c in world.tavus.calls() if c["path"].endswith("image-validation")]
-    assert call["json"]["model"] == "phoenix-3"
+    assert call["json"]["model"] == "phoenix-4.5"
     assert '"passed":true' in (stored(world.engine, outcome.request.id).tavus_verdict or "")
 
 

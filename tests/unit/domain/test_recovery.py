@@ -126,7 +126,7 @@ def test_a_request_tavus_never_saw_is_submitted(world: World) -> None:
 
     row = stored(world.engine, request.id)
     [create] = creates(world.tavus)
-    assert create["json"]["replica_name"] == "Never seen"
+    assert create["json"]["face_name"] == "Never seen"
     assert create["json"]["train_image_url"] == request.train_image_url
     assert row.status == S.TRAINING
     assert [r["replica_id"] for r in world.tavus.replicas()] == [row.replica_id]
@@ -162,7 +162,7 @@ def test_each_replica_tavus_made_goes_to_one_request(world: World) -> None:
 
 def test_a_request_tavus_refuses_on_resubmission_is_closed(world: World) -> None:
     request = submitting(world)
-    world.tavus.inject_fault(method="POST", path_prefix="/v2/replicas", status=400)
+    world.tavus.inject_fault(method="POST", path_prefix="/v2/faces", status=400)
 
     assert recovery(world).reconcile() == 1
 
@@ -172,7 +172,7 @@ def test_a_request_tavus_refuses_on_resubmission_is_closed(world: World) -> None
 
 def test_nothing_is_submitted_while_tavus_cannot_say_what_it_made(world: World) -> None:
     request = submitting(world)
-    world.tavus.inject_fault(method="GET", path_prefix="/v2/replicas", status=503, count=10)
+    world.tavus.inject_fault(method="GET", path_prefix="/v2/faces", status=503, count=10)
 
     assert recovery(world).reconcile() == 0
 

@@ -156,7 +156,7 @@ def test_a_good_photo_is_submitted_and_starts_training(any_world: World) -> None
     assert create["status"] == 200
     assert create["json"]["train_image_url"] == url
     assert create["json"]["voice_name"] == "anna"
-    assert create["json"]["replica_name"] == "Grace"
+    assert create["json"]["face_name"] == "Grace"
     assert create["json"]["callback_url"] == f"https://bot.example/tavus/callback/{row.callback_token}"
     [replica] = world.tavus.replicas()
     assert replica["replica_id"] == row.replica_id
@@ -415,7 +415,7 @@ def test_advisory_photo_check_holds_with_its_findings(world: World) -> None:
 
 def failing_create(world: World, status: int) -> Callable[[], None]:
     return lambda: world.tavus.inject_fault(
-        method="POST", path_prefix="/v2/replicas", status=status, count=10
+        method="POST", path_prefix="/v2/faces", status=status, count=10
     )
 
 

@@ -148,7 +148,7 @@ def test_a_replica_stuck_at_one_percentage_gets_one_notice(world: World) -> None
 
 def test_a_poll_tavus_cannot_answer_is_tried_again_later(world: World) -> None:
     request = world.training()
-    world.tavus.inject_fault(method="GET", path_prefix="/v2/replicas/", status=503, count=10)
+    world.tavus.inject_fault(method="GET", path_prefix="/v2/faces/", status=503, count=10)
     before = utcnow()
 
     assert tracker(world).sweep() == 1

@@ -163,8 +163,8 @@ def set_columns(engine: Engine, request_id: int | None, **values: Any) -> None:
 
 
 def creates(tavus: TavusEmulator) -> list[dict[str, Any]]:
-    """The POST /v2/replicas calls the emulator answered."""
-    return [c for c in tavus.calls() if c["method"] == "POST" and c["path"] == "/v2/replicas"]
+    """The creates (POST /v2/faces, or /v2/replicas) the emulator answered."""
+    return [c for c in tavus.calls() if c["method"] == "POST" and c["path"] in ("/v2/faces", "/v2/replicas")]
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition") -> None:

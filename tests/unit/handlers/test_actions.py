@@ -121,7 +121,7 @@ def test_confirm_by_the_requester_submits_to_tavus_after_the_ack(
     training = fetch(engine, held.id)
     assert training.status == RequestStatus.TRAINING and training.rights_affirmed_by == USER
     [created] = [call for call in tavus.calls() if call["method"] == "POST"]
-    assert created["json"]["replica_name"] == "Ana" and created["json"]["voice_name"] == "anna"
+    assert created["json"]["face_name"] == "Ana" and created["json"]["voice_name"] == "anna"
     assert training.replica_id is not None
     # The card follows through the outbox; nothing is said privately.
     assert client.calls == []

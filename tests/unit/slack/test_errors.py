@@ -23,6 +23,7 @@ from bot.domain.errors import (
     DeletionNotConfirmed,
     MissingPhoto,
     MissingVoice,
+    NoImageTraining,
     NoMediaStore,
     NothingToRetry,
     NotPermitted,
@@ -32,6 +33,7 @@ from bot.domain.errors import (
     RequestGone,
     SubmissionFailed,
     SubmitProblem,
+    UnknownModel,
     UnknownVoice,
 )
 from bot.domain.requests import SubmitError
@@ -42,6 +44,7 @@ from bot.slack.command_text import CommandError
 from bot.slack.errors import field_error, refusal_message, unexpected, user_message
 from bot.slack.render import Message
 from bot.slack.render.refusals import submit_error_text, submit_problem_text
+from bot.tavus.phoenix import DOCUMENTED_MODELS
 from storage.models import RequestStatus
 from tests.unit.slack.test_render import CATALOGUE, HOSTILE, assert_no_live_mentions, make_request, rendered
 
@@ -57,6 +60,8 @@ def _domain_refusals() -> list[tuple[str, Refusal, bool]]:
         ("MissingPhoto", MissingPhoto(), False),
         ("MissingVoice", MissingVoice(VOICES), False),
         ("UnknownVoice", UnknownVoice(HOSTILE, VOICES), True),
+        ("UnknownModel", UnknownModel(HOSTILE, DOCUMENTED_MODELS), True),
+        ("NoImageTraining", NoImageTraining("phoenix-3", ("phoenix-4.5", "phoenix-4")), False),
         ("ChannelNotAllowed", ChannelNotAllowed(("C0ALLOWED", "C0OTHER")), False),
         ("NoMediaStore", NoMediaStore(), False),
         ("RequestGone", RequestGone(), False),

@@ -77,7 +77,7 @@ def test_create_and_get_return_typed_results(
     assert emulator.calls()[0]["json"] == {
         "train_image_url": f"{site.url}/headshot.png",
         "voice_name": "anna",
-        "replica_name": "Ana",
+        "face_name": "Ana",
         "model_name": "phoenix-4",
     }, "None fields are left out of the body"
 
@@ -211,7 +211,7 @@ def test_bad_request_carries_the_tavus_message(client: TavusClient, emulator: Ta
 
 
 def test_422_is_a_bad_request_too(client: TavusClient, emulator: TavusEmulator) -> None:
-    emulator.inject_fault(method="PATCH", path_prefix="/v2/replicas", status=422)
+    emulator.inject_fault(method="PATCH", path_prefix="/v2/faces", status=422)
     with pytest.raises(TavusBadRequest) as caught:
         client.rename_replica("r00000000000", "New name")
     assert caught.value.status_code == 422
@@ -222,26 +222,27 @@ def test_unknown_replica_is_not_found(client: TavusClient, emulator: TavusEmulat
     with pytest.raises(TavusNotFound) as caught:
         client.get_replica("rdoesnotexist")
     assert caught.value.status_code == 404
-    assert len(emulator.calls()) == 1
+    # Checked once on the legacy path, which agrees: the face is gone, and /v2/faces stays in use.
+    assert [c["path"] for c in emulator.calls()] == ["/v2/faces/rdoesnotexist", "/v2/replicas/rdoesnotexist"]
 
 
 def test_two_500s_then_success(client: TavusClient, emulator: TavusEmulator, site: LocalSite) -> None:
     replica_id = make_replica(client, site)
-    emulator.inject_fault(method="GET", path_prefix="/v2/replicas/", status=500, count=2)
+    emulator.inject_fault(method="GET", path_prefix="/v2/faces/", status=500, count=2)
     assert client.get_replica(replica_id).replica_id == replica_id
     gets = [call["status"] for call in emulator.calls() if call["method"] == "GET"]
     assert gets == [500, 500, 200]
 
 
 def test_create_is_retried_after_5xx(client: TavusClient, emulator: TavusEmulator, site: LocalSite) -> None:
-    emulator.inject_fault(method="POST", path_prefix="/v2/replicas", status=502)
+    emulator.inject_fault(method="POST", path_prefix="/v2/faces", status=502)
     make_replica(client, site)
     assert [call["status"] for call in emulator.calls()] == [502, 200]
     assert len(emulator.replicas()) == 1
 
 
 def test_retry_after_is_honoured(client: TavusClient, emulator: TavusEmulator) -> None:
-    emulator.inject_fault(method="GET", path_prefix="/v2/replicas", status=429, retry_after=1)
+    emulator.inject_fault(method="GET", path_prefix="/v2/faces", status=429, retry_after=1)
     assert client.list_replicas() == []
     first, second = emulator.calls()
     assert (first["status"], second["status"]) == (429, 200)
@@ -282,11 +283,11 @@ def test_read_timeout_retries_reads_but_not_creates(
     with TavusClient(
         server.url, API_KEY, timeout=fast_timeout, max_attempts=3, initial_backoff=0.01
     ) as tavus:
-        emulator.inject_fault(method="GET", path_prefix="/v2/replicas", status=500, delay_seconds=0.5)
+        emulator.inject_fault(method="GET", path_prefix="/v2/faces", status=500, delay_seconds=0.5)
         assert tavus.list_replicas() == []
 
         # A create that timed out may have been accepted; repeating it could start a second, billed replica.
-        emulator.inject_fault(method="POST", path_prefix="/v2/replicas", status=500, delay_seconds=0.5)
+        emulator.inject_fault(method="POST", path_prefix="/v2/faces", status=500, delay_seconds=0.5)
         with pytest.raises(TavusUnavailable, match="may or may not"):
             make_replica(tavus, site)
     wait_until(lambda: len(emulator.calls()) == 3)
@@ -359,13 +360,13 @@ def test_the_api_key_never_leaks(
 
 def test_error_bodies_are_parsed_tolerantly() -> None:
     bodies = {
-        "/v2/replicas/json-error": httpx.Response(400, json={"error": "voice_name is not a stock voice"}),
-        "/v2/replicas/detail": httpx.Response(
+        "/v2/faces/json-error": httpx.Response(400, json={"error": "voice_name is not a stock voice"}),
+        "/v2/faces/detail": httpx.Response(
             422, json={"detail": [{"msg": "field required"}, {"msg": "bad url"}]}
         ),
-        "/v2/replicas/text": httpx.Response(400, text="plain text reason"),
-        "/v2/replicas/empty": httpx.Response(400),
-        "/v2/replicas/echo": httpx.Response(400, json={"message": f"bad key {API_KEY}"}),
+        "/v2/faces/text": httpx.Response(400, text="plain text reason"),
+        "/v2/faces/empty": httpx.Response(400),
+        "/v2/faces/echo": httpx.Response(400, json={"message": f"bad key {API_KEY}"}),
     }
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -148,7 +148,7 @@ def test_auto_fix_is_sent_only_when_asked_and_the_emulator_fixes_the_photo(
         plain = client.create_replica(train_image_url=url, voice_name="anna")
         emulator.script(ScriptedOutcome("error", error_message="ImageQualityError", training_seconds=0.1))
         fixed = client.create_replica(train_image_url=url, voice_name="anna", auto_fix_training_image=True)
-        bodies = [c["json"] for c in posts(emulator, "/v2/replicas")]
+        bodies = [c["json"] for c in posts(emulator, "/v2/faces")]
         assert "auto_fix_training_image" not in bodies[0] and bodies[1]["auto_fix_training_image"] is True
         wait_until(lambda: client.get_replica(fixed.replica_id).status.value == "completed")
         wait_until(lambda: client.get_replica(plain.replica_id).status.value == "error")
