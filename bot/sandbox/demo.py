@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -44,6 +45,10 @@ EMOJI = {
     ":film_frame:": "🎞",
     ":raised_hand:": "✋",
     ":mag:": "🔍",
+    ":eyes:": "👀",
+    ":sparkles:": "✨",
+    ":repeat: ": "↻ ",
+    ":frame_with_picture:": "🖼",
 }
 
 
@@ -66,7 +71,8 @@ def _story(workdir: Path, speed: float) -> None:
     emulator = TavusEmulator(api_key=TAVUS_KEY)
     with SlackFakeServer(fake) as slack, EmulatorServer(emulator) as tavus, StaticServer() as photos:
         group_photo = photos.put("/ana-with-friend.png", _portrait(people=2), "image/png")
-        solo_photo = photos.put("/ana.png", _portrait(people=1), "image/png")
+        solo_photo_bytes = _portrait(people=1)
+        port = _free_port()
         settings = load_settings(
             slack_bot_token=TOKEN,
             slack_signing_secret=SECRET,
@@ -79,10 +85,13 @@ def _story(workdir: Path, speed: float) -> None:
             allow_private_urls=True,
             # The demo's photos are drawings, which the offline face check would rightly question.
             preflight_faces="off",
-            public_base_url=None,
+            tavus_model_name="phoenix-4.5",
+            # The bot hosts uploaded photos (and hears Tavus' callbacks) at its own address.
+            public_base_url=f"http://127.0.0.1:{port}",
         )
         runtime = build_runtime(settings)
-        server = ThreadedServer(create_web_app(runtime, create_bolt_app(runtime)), name="replica-bot")
+        web_app = create_web_app(runtime, create_bolt_app(runtime))
+        server = ThreadedServer(web_app, name="replica-bot", port=port)
         with server:
             runtime.start()
             try:
@@ -90,24 +99,23 @@ def _story(workdir: Path, speed: float) -> None:
                 sender = SlackSender(server.url, SECRET)
                 _intro(server.url, slack.url, tavus.url)
 
-                emulator.script(
-                    ScriptedOutcome(
-                        "error",
-                        training_seconds=7 * speed,
-                        error_message="Phx4MultipleForegroundPeopleError: There was an error processing your "
-                        "image. Detect more than one face or face-like element clearly visible in the image.",
-                    )
-                )
                 _step("1. You ask for a replica from a photo that has a friend in it")
-                screen.command(sender, f'/replica create {group_photo} voice=anna name="Ana Demo"')
+                # Tavus' own image check (the one its portal runs) sees two people: no run is spent.
+                emulator.validation.script(failed=["one_person"])
+                answer = screen.command(sender, f'/replica create {group_photo} voice=anna name="Ana Demo"')
+                screen.click(sender, answer, "photo_use_another")
+                form = screen.wait_for_form()
+
+                _step("2. You pick a photo of just you in that form")
+                # The deployment trains on phoenix-4.5: a watermarked preview first, then hours of tuning.
+                emulator.script(
+                    ScriptedOutcome("completed", training_seconds=3 * speed, tuning_seconds=6 * speed)
+                )
+                screen.submit_form(sender, form, fake.add_file(solo_photo_bytes, name="ana.png", user=USER))
                 card = screen.wait_for_card("Ana Demo", timeout=20 * speed)
                 screen.follow(card, until_replies=1, timeout=30 * speed)
-
-                emulator.script(ScriptedOutcome("completed", training_seconds=6 * speed))
-                _step("2. You try again with a photo of just you")
-                screen.command(sender, f'/replica create {solo_photo} voice=anna name="Ana Demo (retry)"')
-                card = screen.wait_for_card("Ana Demo (retry)", timeout=20 * speed)
-                screen.follow(card, until_replies=1, timeout=30 * speed)
+                _step("3. A few hours later (seconds here), tuning finishes")
+                screen.follow(card, until_replies=2, timeout=30 * speed, shown=1)
                 _outro()
             finally:
                 runtime.close()
@@ -119,23 +127,25 @@ class _Screen:
     def __init__(self, fake: SlackFake) -> None:
         self._fake = fake
 
-    def command(self, sender: SlackSender, typed: str) -> None:
+    def command(self, sender: SlackSender, typed: str) -> dict[str, Any]:
+        """Types a command; returns what only the requester sees once the photo was checked."""
         print(f"\n  you › {typed}")
+        seen = len(self._fake.ephemerals(CHANNEL))
         response = sender.command(typed.removeprefix("/replica "), user_id=USER, channel_id=CHANNEL)
         text = response.json().get("text", "") if response.content else ""
         print(_indent(f"(only visible to you) {_plain(text)}", "        "))
-        # Nothing goes to Tavus until the requester affirms the rights to the likeness.
-        seen = len(self._fake.ephemerals(CHANNEL))
-        question = _wait(lambda: self._fake.ephemerals(CHANNEL)[seen:] or None, 20, "no confirmation asked")[
-            0
-        ]
-        print(_indent(f"(only visible to you) {_render(question)}", "        "))
+        answers = _wait(lambda: self._fake.ephemerals(CHANNEL)[seen:] or None, 20, "no answer to the command")
+        answer = answers[0]
+        print(_indent(f"(only visible to you) {_render(answer)}", "        "))
+        return answer
+
+    def click(self, sender: SlackSender, message: dict[str, Any], action_id: str) -> None:
         button = next(
             e
-            for b in question.get("blocks", [])
+            for b in message.get("blocks", [])
             if b["type"] == "actions"
             for e in b["elements"]
-            if e["action_id"] == "confirm_request"
+            if e["action_id"] == action_id
         )
         print(f"  you › click [ {button['text']['text']} ]")
         sender.interaction(
@@ -146,6 +156,47 @@ class _Screen:
                 "actions": [button],
                 "trigger_id": "demo",
                 "response_url": self._fake.response_url(),
+            }
+        )
+
+    def wait_for_form(self) -> dict[str, Any]:
+        view: dict[str, Any] = _wait(
+            lambda: next((c["params"]["view"] for c in self._fake.calls("views.open")), None),
+            20,
+            "no form opened",
+        )
+        print(f"\n  a form opens: {view['title']['text']}")
+        print(_box(_render(view)))
+        return view
+
+    def submit_form(self, sender: SlackSender, view: dict[str, Any], file: dict[str, Any]) -> None:
+        print(f"  you › attach {file['name']}, keep the name and voice, tick the rights box, [ Submit ]")
+        blocks = {b.get("block_id"): b for b in view["blocks"]}
+        name = blocks["name"]["element"].get("initial_value", "Ana Demo")
+        voice = blocks["voice"]["element"].get("initial_option", {}).get("value", "anna")
+        sender.interaction(
+            {
+                "type": "view_submission",
+                "user": {"id": USER},
+                "trigger_id": "demo",
+                "view": {
+                    "id": "VDEMO",
+                    "type": "modal",
+                    "callback_id": view["callback_id"],
+                    "private_metadata": view["private_metadata"],
+                    "state": {
+                        "values": {
+                            "photo": {"file": {"type": "file_input", "files": [file]}},
+                            "name": {"value": {"type": "plain_text_input", "value": name}},
+                            "voice": {
+                                "value": {"type": "static_select", "selected_option": {"value": voice}}
+                            },
+                            "rights": {
+                                "value": {"type": "checkboxes", "selected_options": [{"value": "affirmed"}]}
+                            },
+                        }
+                    },
+                },
             }
         )
 
@@ -166,7 +217,9 @@ class _Screen:
         print(_box(_render(card)))
         return card
 
-    def follow(self, card: dict[str, Any], *, until_replies: int, timeout: float) -> None:
+    def follow(self, card: dict[str, Any], *, until_replies: int, timeout: float, shown: int = 0) -> None:
+        """Shows the card's progress until the thread has `until_replies` replies; prints those after the
+        first `shown`."""
         shown_progress: set[str] = set()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -179,7 +232,7 @@ class _Screen:
             if len(replies) >= until_replies:
                 print(f"  ↻ card updated · {_status_of(current)}")
                 print("\n  replica-bot replied in the thread:")
-                for reply in replies:
+                for reply in replies[shown:]:
                     print(_box(_render(reply), indent="    "))
                 return
             time.sleep(0.2)
@@ -201,6 +254,8 @@ def _render(message: dict[str, Any]) -> str:
                 lines.append(_plain(field["text"]).replace("\n", ": ", 1))
         elif block.get("type") == "context":
             lines.extend(_plain(e.get("text", "")) for e in block.get("elements", []))
+        elif block.get("type") == "input":
+            lines.append(f"{block['label']['text']}: {_field(block['element'])}")
         elif block.get("type") == "actions":
             lines.extend(
                 f"[ {e['text']['text']} ]" + (f" → {e['url']}" if e.get("url") else "")
@@ -208,6 +263,18 @@ def _render(message: dict[str, Any]) -> str:
                 if "text" in e
             )
     return "\n".join(lines) or _plain(message.get("text", ""))
+
+
+def _field(element: dict[str, Any]) -> str:
+    if element.get("type") == "file_input":
+        return "[ choose a file ]"
+    if "initial_value" in element:
+        return str(element["initial_value"])
+    if "initial_option" in element:
+        return str(element["initial_option"]["text"]["text"])
+    if element.get("type") == "checkboxes":
+        return "☐ " + _plain(element["options"][0]["text"]["text"])
+    return "…"
 
 
 def _plain(mrkdwn: str) -> str:
@@ -238,13 +305,15 @@ def _intro(app_url: str, slack_url: str, tavus_url: str) -> None:
     print(f"  the bot (HTTP app, scheduler, SQLite) … {app_url}")
     print(f"  a local stand-in for Slack ……………… {slack_url}")
     print(f"  the Tavus emulator ………………………… {tavus_url}")
-    print("Training is sped up from 3–4 hours to a few seconds.")
+    print("This deployment trains on phoenix-4.5 (TAVUS_MODEL_NAME): a preview, then hours of tuning,")
+    print("sped up here to a few seconds.")
 
 
 def _outro() -> None:
     print(
-        "\nThat is the loop: the photo is checked, the card tracks training, and the thread says what "
-        "went wrong\nand what to do next. Run `make test` for the test suite; README.md explains deployment."
+        "\nThat is the loop: the photo is checked (by Tavus' own check too) before a run is spent, the card "
+        "tracks\ntraining, and the thread says what went wrong and what to do next. Run `make test` for the "
+        "test suite;\nREADME.md explains deployment."
     )
 
 
@@ -255,6 +324,12 @@ def _wait(probe: Callable[[], T | None], timeout: float, what: str) -> T:
             return found
         time.sleep(0.1)
     raise DemoTimeout(what)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _portrait(people: int) -> bytes:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.errors import SubmitProblem
 from bot.domain.lifecycle import REPLICA_GONE
+from bot.domain.requests import SubmitError
 from bot.slack.render import stages
 from bot.slack.render.blocks import Block, Message, channel_ref, context, escape, link, section, shorten
 from storage.models import ReplicaRequest, RequestStatus, utcnow
@@ -160,4 +162,8 @@ def _retry_line(original: ReplicaRequest | None, permalink: str | None) -> str:
     label = shorten(original.replica_name, 80)
     named = link(permalink, label) if permalink else f"*{escape(label)}*"
     replica = f" (`{original.replica_id}`)" if original.replica_id else ""
+    # A request set aside for another photo (or declined) never failed: it was never tried.
+    error = SubmitError.parse(original.submit_error)
+    if error is not None and error.problem == SubmitProblem.CANCELLED:
+        return f":repeat: Retry of {named}{replica} with another photo."
     return f":repeat: Retry of {named}{replica}, which failed."
