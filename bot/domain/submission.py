@@ -61,8 +61,6 @@ log = logging.getLogger(__name__)
 PhotoCheck = Literal["off", "advisory", "strict"]
 # What the checks add to a request written before its ack (and the worker resuming it lets go).
 _CHECKED_FIELDS = ("train_image_url", "preflight_findings", "tavus_verdict", "lease_owner", "lease_until")
-# The model a face is trained with when the deployment names none (Tavus' documented default).
-DEFAULT_MODEL = "phoenix-4"
 # The photo choice that asks Tavus' AI Image Fixer to mend the photo before training.
 AUTO_FIX = "auto_fix"
 
@@ -139,7 +137,7 @@ class SubmissionService:
             raise UnknownVoice(voice, self._rules.voices)
         if args.model is not None and not is_documented(args.model):
             raise UnknownModel(args.model, DOCUMENTED_MODELS)
-        model = self._rules.model_for(args.model)
+        model = self._rules.model_for(args.model or self._retried_model(retry_of))
         if not args.video_url and not trains_from_image(model):
             raise NoImageTraining(model, tuple(m for m in DOCUMENTED_MODELS if trains_from_image(m)))
         return ReplicaDraft(
@@ -155,6 +153,11 @@ class SubmissionService:
             retry_of=retry_of,
             model_name=model,
         )
+
+    def _retried_model(self, retry_of: int | None) -> str | None:
+        """A retry trains on the model the original asked for, unless it names its own."""
+        original = replica_requests.get(self._engine, retry_of) if retry_of is not None else None
+        return original.model_name if original is not None else None
 
     # --- the ways in -----------------------------------------------------------------------------------
 
@@ -247,15 +250,11 @@ class SubmissionService:
         """Tavus' own check of the photo (None when off or unavailable); runs after the ack, never in it."""
         if self._tavus_check is None:
             return None
-        verdict = self._tavus_check.verdict(photo, mime_type, self._training_model(draft))
+        verdict = self._tavus_check.verdict(photo, mime_type, self._rules.model_for(draft.model_name))
         if verdict is not None:
             log.info("tavus image check: %s", "passed" if verdict.passed else
                      "failed " + ", ".join(c.id or c.label for c in verdict.failed))
         return verdict
-
-    def _training_model(self, draft: ReplicaDraft) -> str:
-        """The model the face will be trained with: the one Tavus' check must judge the photo for."""
-        return self._rules.model_for(draft.model_name)
 
     def _question_for(self, draft: ReplicaDraft) -> Question | None:
         """What the requester must confirm before anything is submitted, if anything."""

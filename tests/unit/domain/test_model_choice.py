@@ -66,3 +66,15 @@ def test_phoenix_3_takes_a_video_but_not_a_photo(world: World) -> None:
         )
     video = service.draft(REQUESTER, CreateArgs(video_url="https://x/v.mp4", model="phoenix-3"))
     assert video.model_name == "phoenix-3"
+
+
+def test_a_retry_trains_on_the_model_the_original_asked_for_unless_it_names_its_own(world: World) -> None:
+    service = world.submission(model_name="phoenix-4")
+    original = service.submit_link(
+        service.draft(REQUESTER, CreateArgs(image_url=world.photo_link(), voice="anna", model="phoenix-4.5"))
+    )
+    assert isinstance(original, Submitted)
+    retry = CreateArgs(image_url=world.photo_link(), voice="anna", name="Ana again")
+    assert service.draft(REQUESTER, retry, retry_of=original.request.id).model_name == "phoenix-4.5"
+    own = CreateArgs(image_url=world.photo_link(), voice="anna", model="phoenix-4")
+    assert service.draft(REQUESTER, own, retry_of=original.request.id).model_name == "phoenix-4"
