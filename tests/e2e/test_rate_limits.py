@@ -157,5 +157,6 @@ def test_exactly_once_across_a_crash_while_replies_are_limited_to_one_a_minute(
     assert len(reads) == 1 and reads[0]["status"] == 200
     assert limited.limited_calls("conversations.replies") == 0
     # The DM that points at the post went out too, once.
-    dms = [c for c in limited.calls("chat.postMessage") if str(c["params"].get("channel", "")).startswith("D")]
+    posts = limited.calls("chat.postMessage")
+    dms = [c for c in posts if str(c["params"].get("channel", "")).startswith("D")]
     assert len([c for c in dms if c["status"] == 200]) == 1
