@@ -11,7 +11,8 @@ the channel. A card that moves this way lives on in the DM, and the thread posts
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import threading
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -88,19 +89,23 @@ class Deliverer:
         self._permalinks: dict[tuple[str, str], str] = {}
         self._homes = HomeRefreshes(home, self._calls) if home is not None else None
         self._dm_channels: dict[str, str] = {}
+        # Rows held back by each workspace budget in this pass: the next one comes back after them.
+        self._queued: Counter[str] = Counter()
+        self._queue_lock = threading.Lock()
 
     def deliver_due(self) -> int:
         """Deliver every due notification, then as many card refreshes and App Home republishes as
         Slack's budgets allow now; returns how many rows were handled.
 
         Outcomes come first and never wait behind a refresh: thread posts, DMs and cards not yet posted
-        are claimed on their own, grouped by where they go (a channel, or a requester's DM), destinations
-        served in parallel, each one's rows in order (a thread post needs the card's ts). A destination
-        Slack (or its budget) holds back defers its remaining rows to then, without asking again.
-        Refreshes of cards already in Slack are claimed only as many as chat.update's budget has room
-        for; the others stay due and keep coalescing, so each is one edit to its latest state later.
+        are claimed on their own, grouped by destination (a channel, or a requester's DM), served in
+        parallel, each one's rows in order (a thread post needs the card's ts); one that Slack or its
+        budget holds back defers its remaining rows, without asking again. Card edits are claimed only
+        as many as chat.update's budget has room for; the rest stay due, coalescing into one edit each.
         """
         handled = 0
+        with self._queue_lock:
+            self._queued.clear()
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="deliver") as pool:
             while ids := leases.claim_due_outbox(
                 self._engine, owner=self._owner, limit=self._batch_size, lease_seconds=self._lease_seconds
@@ -141,9 +146,16 @@ class Deliverer:
         except LostLease:
             log.info("outbox %s taken over by another worker", outbox_id)
         except NotNow as wait:
-            # Not a failure of this message: it waits its turn, and its attempts are not used up.
-            self._defer(outbox_id, seconds=wait.seconds)
-            return wait.seconds
+            # Not a failure of this message: it waits its turn, and its attempts are not used up. Rows
+            # held back by one workspace budget come back one interval apart, as its room comes.
+            seconds = wait.seconds
+            if wait.queue is not None:
+                with self._queue_lock:
+                    ahead = self._queued[wait.queue]
+                    self._queued[wait.queue] += 1
+                seconds += ahead * wait.spacing
+            self._defer(outbox_id, seconds=seconds)
+            return seconds
         except SlackApiError as exc:
             retry_after = slack_retry_after(exc)
             self._failed(outbox_id, exc.response.get("error") or str(exc.response.status_code), retry_after)
@@ -251,14 +263,9 @@ class Deliverer:
             thread_ts = request.card_ts if request.card_channel_id == dm else None
             ts = self._poster.post(row, dm, notice, thread_ts=thread_ts, team=team)
             self._record_sent(row, ts, fallback_channel=dm)
-        log.info(
-            "outbox %s (%s for request %s) went to the requester's DM instead of %s (%s)",
-            row.id,
-            row.kind,
-            row.request_id,
-            request.channel_id,
-            row.fallback_reason,
-        )
+        what = f"outbox {row.id} ({row.kind} for request {row.request_id})"
+        where = f"{request.channel_id} ({row.fallback_reason})"
+        log.info("%s went to the requester's DM instead of %s", what, where)
 
     def _deliver_requester_dm(self, row: OutboxMessage, request: ReplicaRequest) -> None:
         """A short DM pointing at the failure or completion post, once that post is in the thread."""

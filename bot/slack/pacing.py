@@ -120,6 +120,10 @@ class Pacer:
         except DatabaseError:
             log.warning("could not record Slack's Retry-After for %s", method, exc_info=True)
 
+    def interval(self, method: str) -> float:
+        """Seconds between two calls of `method` at its steady rate."""
+        return self._budget(method, None).interval
+
     def _budgets(self, method: str, team: str | None, channel: str | None) -> list[Budget]:
         if method == POST:
             # Per channel and, across channels, the workspace ceiling: both must allow it.
@@ -138,11 +142,15 @@ class Pacer:
 
 
 class NotNow(Exception):
-    """The budget (or a Retry-After) says wait `seconds` before this call; come back then."""
+    """The budget (or a Retry-After) says wait `seconds` before this call; come back then. For a budget
+    of the whole workspace, `queue` names it and `spacing` is its interval: callers held back by the same
+    queue come back one `spacing` apart instead of all at once."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, queue: str | None = None, spacing: float = 0.0) -> None:
         super().__init__(f"rate limited for {seconds:.1f} s")
         self.seconds = seconds
+        self.queue = queue
+        self.spacing = spacing
 
 
 T = TypeVar("T")
@@ -170,7 +178,8 @@ class PacedCalls:
             waited = 0.0
             while (wait := self.pacer.take(method, team, channel)) > 0:
                 if waited + wait > wait_up_to:
-                    raise NotNow(wait)
+                    queue = None if channel else f"{team or ANY_TEAM}:{method}"
+                    raise NotNow(wait, queue=queue, spacing=self.pacer.interval(method))
                 self._sleep(wait)
                 waited += wait
         try:
