@@ -64,7 +64,7 @@ _POST_RATE_PER_SECOND = 1.0
 TIER_1, TIER_2, TIER_3, TIER_4 = (1.0, 1), (20.0, 5), (50.0, 10), (100.0, 20)
 POST_WORKSPACE = "chat.postMessage.workspace"
 DEFAULT_TIERS: dict[str, tuple[float, int]] = {
-    POST_WORKSPACE: (1200.0, 60),
+    POST_WORKSPACE: (6000.0, 300),
     "chat.update": TIER_3,
     "chat.delete": TIER_3,
     "chat.postEphemeral": TIER_4,
@@ -389,6 +389,11 @@ class SlackFake:
             if channel is not None:
                 return self._rate_limited.get(channel, 0)
             return sum(self._rate_limited.values())
+
+    def call_times(self, method: str) -> list[tuple[float, int]]:
+        """(arrival time, HTTP status) of every call to `method`: cheap, for counting calls per minute."""
+        with self._lock:
+            return [(c["time"], c["status"]) for c in self._calls if c["method"] == method]
 
     def limited_calls(self, method: str | None = None) -> int | dict[str, int]:
         """429s the rate limits answered (injected ones not included): for `method`, or by method."""
