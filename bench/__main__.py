@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import harness, scenarios
+from bench import harness, limits, scenarios
 from bench.scenarios import Report, Row
 
-SCENARIOS = ("ack", "sweep", "reporting", "preflight")
+SCENARIOS = ("ack", "sweep", "reporting", "limits", "preflight")
 
 
 def table(rows: list[Row]) -> str:
@@ -99,6 +99,21 @@ def main(argv: list[str] | None = None) -> int:
                     channels=10 if quick else 100,
                     poll_interval=10,
                     processes=processes,
+                )
+        if "limits" in only:
+            print("limits …", file=sys.stderr, flush=True)
+            # One process on SQLite (or --db), then three sharing PostgreSQL and its budgets.
+            for processes, db in ((1, args.db), (3, "postgres")):
+                limits.limits(
+                    world,
+                    report,
+                    db=db,
+                    n=200 if quick else 2000,
+                    channels=20 if quick else 200,
+                    failing=50 if quick else 500,
+                    poll_interval=10,
+                    processes=processes,
+                    cards_timeout=120 if quick else 780,
                 )
         if "preflight" in only:
             print("preflight …", file=sys.stderr, flush=True)

@@ -121,7 +121,8 @@ def world() -> Iterator[World]:
             workdir.mkdir(parents=True, exist_ok=True)
         else:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="replica-bot-bench-")))
-        slack = stack.enter_context(SlackFakeServer(SlackFake(bot_token=BOT_TOKEN)))
+        # Every method is limited per workspace by its tier in every benchmark, as Slack does.
+        slack = stack.enter_context(SlackFakeServer(SlackFake(bot_token=BOT_TOKEN, tier_limits=True)))
         emulator = TavusEmulator(api_key=TAVUS_KEY, default_training_seconds=TRAINING_SECONDS)
         tavus = stack.enter_context(EmulatorServer(emulator))
         photo, faces = portrait()

@@ -175,6 +175,8 @@ class OutboxMessage(SQLModel, table=True):
     # Posts sent to Slack (an attempt may have landed even if we never heard back) vs. errors seen.
     attempts: int = 0
     failures: int = 0
+    # When the latest post was sent: a look for it after a crash reads the channel around this moment only.
+    attempted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     slack_ts: str | None = None
     # Set when the channel refused the post for good (channel_not_found, is_archived, …): from then on it
@@ -190,6 +192,18 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lease_owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class SlackBudget(SQLModel, table=True):
+    """What one Slack rate limit has left, shared by every process on the database: per workspace and
+    method (and channel, for chat.postMessage). `tat` is the generic cell rate algorithm's theoretical
+    arrival time; `paused_until` is a Retry-After Slack gave. Both are epoch seconds."""
+
+    __tablename__ = "slack_budget"
+
+    key: str = Field(primary_key=True)
+    tat: float = 0.0
+    paused_until: float = 0.0
 
 
 class MediaObject(SQLModel, table=True):

@@ -58,6 +58,28 @@ _POST_BURST = 3.0
 # delay_response() key for downloads of uploaded files (not an API method).
 FILE_DOWNLOAD = "file.download"
 _POST_RATE_PER_SECOND = 1.0
+# Slack's published tiers (calls a minute, per method, per workspace, per app), with the bursts it
+# tolerates ("a small amount", "occasional", "sporadic", "generous"). chat.postMessage also has a
+# workspace-wide ceiling whose size Slack does not publish.
+TIER_1, TIER_2, TIER_3, TIER_4 = (1.0, 1), (20.0, 5), (50.0, 10), (100.0, 20)
+POST_WORKSPACE = "chat.postMessage.workspace"
+DEFAULT_TIERS: dict[str, tuple[float, int]] = {
+    POST_WORKSPACE: (6000.0, 300),
+    "chat.update": TIER_3,
+    "chat.delete": TIER_3,
+    "chat.postEphemeral": TIER_4,
+    "chat.getPermalink": TIER_4,
+    "conversations.open": TIER_3,
+    "conversations.replies": TIER_3,
+    "conversations.history": TIER_3,
+    "views.open": TIER_4,
+    "views.push": TIER_4,
+    "views.update": TIER_4,
+    "views.publish": TIER_4,
+    "files.info": TIER_4,
+    "users.info": TIER_4,
+    "reactions.add": TIER_3,
+}
 _RESPONSE_URL_MAX_POSTS = 5
 _MAX_TEXT = 40_000
 _MESSAGE_BLOCK_LIMIT = 50
@@ -113,6 +135,17 @@ class _ApiReply:
     status: int
     body: Json | str
     headers: dict[str, str]
+
+
+def _between(messages: list[Json], params: Json) -> list[Json]:
+    """The messages within `oldest`..`latest` (exclusive unless `inclusive`), as Slack filters reads."""
+    oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or math.inf)
+    inclusive = _truthy(params.get("inclusive", False))
+    return [
+        m
+        for m in messages
+        if (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)
+    ]
 
 
 def _truthy(value: Any) -> bool:
@@ -237,13 +270,18 @@ class SlackFake:
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
         enforce_rate_limits: bool = False,
+        tier_limits: bool = False,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B0001"
         self.app_id = "A0001"
+        # chat.postMessage: about one a second per channel.
         self.enforce_rate_limits = enforce_rate_limits
+        # Every method's tier, per workspace, and the workspace ceiling of chat.postMessage.
+        self.tier_limits = tier_limits
+        self._limits_at_start = (enforce_rate_limits, tier_limits)
         # Set by SlackFakeServer once it has a port; file and response URLs are built from it.
         self.base_url = _UNBOUND_URL
         self._lock = threading.RLock()
@@ -290,6 +328,11 @@ class SlackFake:
         self._delays: dict[str, list[float]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._rate_limited: dict[str, int] = {}
+        self._tiers: dict[str, tuple[float, int]] = dict(DEFAULT_TIERS)
+        self._tier_buckets: dict[str, _Bucket] = {}
+        self._limited_by_method: dict[str, int] = {}
+        # Commercially distributed apps outside the Marketplace get at most 15 objects per read.
+        self.max_read_objects: int | None = None
         self._open_dms: set[str] = set()
 
     # ------------------------------------------------------------------ inspection
@@ -346,6 +389,18 @@ class SlackFake:
             if channel is not None:
                 return self._rate_limited.get(channel, 0)
             return sum(self._rate_limited.values())
+
+    def call_times(self, method: str) -> list[tuple[float, int]]:
+        """(arrival time, HTTP status) of every call to `method`: cheap, for counting calls per minute."""
+        with self._lock:
+            return [(c["time"], c["status"]) for c in self._calls if c["method"] == method]
+
+    def limited_calls(self, method: str | None = None) -> int | dict[str, int]:
+        """429s the rate limits answered (injected ones not included): for `method`, or by method."""
+        with self._lock:
+            if method is not None:
+                return self._limited_by_method.get(method, 0)
+            return dict(self._limited_by_method)
 
     def describe(self, *, last_calls: int = 30) -> str:
         """A readable dump of recent calls and all messages, for assertion messages."""
@@ -429,6 +484,20 @@ class SlackFake:
             queue = self._delays.get(method)
             return queue.pop(0) if queue else 0.0
 
+    def set_rate_limit(self, method: str, per_minute: float, burst: int = 1) -> None:
+        """Limit `method` (or `chat.postMessage.workspace`, the posting ceiling) to `per_minute` calls per
+        workspace, `burst` at once, while `tier_limits` is on; the bucket starts full."""
+        if per_minute <= 0 or burst < 1:
+            raise ValueError("per_minute must be positive and burst at least 1")
+        with self._lock:
+            self._tiers[method] = (float(per_minute), int(burst))
+            self._tier_buckets.pop(method, None)
+
+    def exhaust(self, method: str) -> None:
+        """Spend what `method`'s bucket holds, as if the workspace had just used it up."""
+        with self._lock:
+            self._tier_buckets[method] = _Bucket(0.0, time.monotonic())
+
     def set_channel_error(self, channel: str, error: str | None) -> None:
         """Make every post/update/ephemeral into `channel` fail with `error`; None clears it."""
         with self._lock:
@@ -488,9 +557,11 @@ class SlackFake:
             return f"{self.base_url}/response/{response_id}"
 
     def reset(self) -> None:
-        """Forget everything recorded and injected; ids and timestamps keep increasing."""
+        """Forget everything recorded and injected, and put the rate limits back as constructed; ids and
+        timestamps keep increasing."""
         with self._lock:
             self._init_state()
+            self.enforce_rate_limits, self.tier_limits = self._limits_at_start
 
     # ------------------------------------------------------------------ Web API core
 
@@ -542,9 +613,15 @@ class SlackFake:
         injected = self._take_injection(method)
         if injected is not None:
             return injected
+        if self.tier_limits:
+            tier = POST_WORKSPACE if method == "chat.postMessage" else method
+            limited = self._consume_tier_token(tier, method)
+            if limited is not None:
+                return limited
         if method == "chat.postMessage" and self.enforce_rate_limits:
             limited = self._consume_post_token(self._dm_channel(str(params.get("channel", ""))))
             if limited is not None:
+                self._limited_by_method[method] = self._limited_by_method.get(method, 0) + 1
                 return limited
         try:
             if decode_error is not None:
@@ -598,6 +675,21 @@ class SlackFake:
             return None
         self._rate_limited[channel] = self._rate_limited.get(channel, 0) + 1
         return self._ratelimited((1.0 - bucket.tokens) / _POST_RATE_PER_SECOND)
+
+    def _consume_tier_token(self, tier: str, method: str) -> _ApiReply | None:
+        if tier not in self._tiers:
+            return None
+        per_minute, burst = self._tiers[tier]
+        rate = per_minute / 60.0
+        now = time.monotonic()
+        bucket = self._tier_buckets.setdefault(tier, _Bucket(float(burst), now))
+        bucket.tokens = min(float(burst), bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        self._limited_by_method[method] = self._limited_by_method.get(method, 0) + 1
+        return self._ratelimited((1.0 - bucket.tokens) / rate)
 
     # ------------------------------------------------------------------ messages
 
@@ -810,6 +902,10 @@ class SlackFake:
             channel.update(is_im=True, user=users[0])
         return {"no_op": already_open, "already_open": already_open, "channel": channel}
 
+    def _read_limit(self, params: Json, default: int) -> int:
+        limit = int(params.get("limit") or default)
+        return min(limit, self.max_read_objects) if self.max_read_objects else limit
+
     def _conversations_replies(self, params: Json) -> Json:
         channel = str(_required(params, "channel", "channel_not_found"))
         ts = str(_required(params, "ts", "thread_not_found"))
@@ -819,13 +915,9 @@ class SlackFake:
         root_ts = message["thread_ts"] or message["ts"]
         root = self._find(channel, root_ts)
         thread = ([root] if root is not None else []) + self._replies_of(channel, root_ts)
-        limit = int(params.get("limit") or 1000)
-        include = _truthy(params.get("include_all_metadata", False))
-        return {
-            "messages": [self._api_message(m, include_metadata=include) for m in thread[:limit]],
-            "has_more": len(thread) > limit,
-            "response_metadata": {"next_cursor": ""},
-        }
+        if params.get("oldest") or params.get("latest"):
+            thread = _between(thread, params)
+        return self._page(thread, params, 1000)
 
     def _conversations_history(self, params: Json) -> Json:
         channel = str(_required(params, "channel", "channel_not_found"))
@@ -834,21 +926,22 @@ class SlackFake:
             for m in self._messages.get(channel, [])
             if not m["thread_ts"] or m["thread_ts"] == m["ts"] or m["reply_broadcast"]
         ]
-        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or math.inf)
-        inclusive = _truthy(params.get("inclusive", False))
-        selected = [
-            m
-            for m in top_level
-            if (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)
-        ]
+        selected = _between(top_level, params)
         selected.reverse()
-        limit = int(params.get("limit") or 100)
+        return {**self._page(selected, params, 100), "pin_count": 0}
+
+    def _page(self, messages: list[Json], params: Json, default_limit: int) -> Json:
+        """One page of `messages`; the cursor is the offset of the next page."""
+        limit = self._read_limit(params, default_limit)
+        cursor = str(params.get("cursor") or "")
+        start = int(cursor) if cursor.isdigit() else 0
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
         include = _truthy(params.get("include_all_metadata", False))
         return {
-            "messages": [self._api_message(m, include_metadata=include) for m in selected[:limit]],
-            "has_more": len(selected) > limit,
-            "pin_count": 0,
-            "response_metadata": {"next_cursor": ""},
+            "messages": [self._api_message(m, include_metadata=include) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     # ------------------------------------------------------------------ views

@@ -35,6 +35,7 @@ from bot.slack.delivery import Deliverer
 from bot.slack.files import SlackFileDownloader
 from bot.slack.home_tab import HomePublisher
 from bot.slack.intake import Intake
+from bot.slack.pacing import COMMERCIAL_READ_LIMIT, READ_LIMIT, Pacer, Rate, rates_for
 from bot.tavus import TavusClient
 from bot.tavus.image_validation import ImageValidator
 from handlers.services import Services, Voices
@@ -104,6 +105,13 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     token, api_url = settings.secret("slack_bot_token"), str(settings.slack_api_url)
     slack = slack_client(token, api_url, retry_rate_limits=False)
     home = HomePublisher(engine, catalogue, access)
+    overrides = {method: Rate(*rate) for method, rate in settings.slack_rate_limits.items()}
+    commercial = settings.slack_distribution == "commercial"
+    pacer = Pacer(
+        engine,
+        rates_for(settings.slack_distribution, overrides),
+        read_limit=COMMERCIAL_READ_LIMIT if commercial else READ_LIMIT,
+    )
     deliverer = Deliverer(
         engine,
         slack,
@@ -114,6 +122,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         # The requester's App Home is republished whenever their card changes.
         home=home,
         docs_url=docs_url,
+        # Every call the outbox makes stays within Slack's budgets, shared through the database.
+        pacer=pacer,
     )
     schedule = PollSchedule(
         interval=settings.poll_interval_seconds,

@@ -159,6 +159,36 @@ class Settings(BaseSettings):
     poll_early_window_seconds: float = Field(default=300, ge=0)
     poll_max_interval_seconds: float = Field(default=300, gt=0)
 
+    # --- Slack's rate limits (README.md#limits) ---------------------------------------------------------
+    # How the app is distributed: `internal` (customer-built) and `marketplace` keep Tier 3 reads;
+    # `commercial` (distributed outside the Marketplace) gets 1 conversations.history/replies call a
+    # minute, 15 objects each.
+    slack_distribution: Literal["internal", "marketplace", "commercial"] = "internal"
+    # Per-method overrides of the documented tiers: `chat.update=50,views.publish=100/10` (calls a minute
+    # per workspace, optional "/burst"); `chat.postMessage` is per channel, `chat.postMessage.workspace`
+    # the workspace-wide posting ceiling.
+    slack_rate_limits: Annotated[dict[str, tuple[float, int]], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("slack_rate_limits", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        rates: dict[str, tuple[float, int]] = {}
+        for item in value.replace(";", ",").split(","):
+            if not item.strip():
+                continue
+            method, sep, rate = item.partition("=")
+            per_minute, _, burst = rate.partition("/")
+            try:
+                parsed = (float(per_minute), int(burst) if burst.strip() else 1)
+            except ValueError:
+                parsed = (0.0, 0)
+            if not sep or not method.strip() or parsed[0] <= 0 or parsed[1] < 1:
+                raise ValueError(f"expected method=calls_per_minute[/burst], got {item.strip()!r}")
+            rates[method.strip()] = parsed
+        return rates
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's multi-line report into one line per the first bad variable."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -22,10 +23,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.slack import render
 from bot.slack.exactly_once import LostLease, OncePoster
-from bot.slack.home_tab import HomePublisher
+from bot.slack.home_tab import HomePublisher, HomeRefreshes
+from bot.slack.pacing import OPEN, PERMALINK, UPDATE, NotNow, PacedCalls, Pacer
+from bot.slack.pacing import retry_after as slack_retry_after
 from storage.db import Engine
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
 from storage.repository import leases, outbox
+from storage.repository.leases import ANY_TEAM
 
 log = logging.getLogger(__name__)
 
@@ -34,30 +38,16 @@ MAX_BACKOFF_SECONDS = 300
 # Errors Slack will keep giving for this channel, however often we retry.
 PERMANENT_ERRORS = frozenset(
     {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "msg_too_long",
-        "invalid_blocks",
-        "no_text",
-        "restricted_action",
-        "cant_update_message",
-        "message_not_found",
-        "invalid_arguments",
+        "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "invalid_blocks", "no_text",
+        "restricted_action", "cant_update_message", "message_not_found", "invalid_arguments",
         # conversations.open for the requester's DM
-        "user_not_found",
-        "user_disabled",
-        "cannot_dm_bot",
+        "user_not_found", "user_disabled", "cannot_dm_bot",
     }
 )
 # Of those, the ones about the channel rather than the message: the requester's DM can still take it.
 FALLBACK_ERRORS = frozenset(
     {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "restricted_action",
-        "cant_update_message",
+        "channel_not_found", "not_in_channel", "is_archived", "restricted_action", "cant_update_message",
         "message_not_found",
     }
 )
@@ -80,7 +70,9 @@ class Deliverer:
         notify_requester_dm: bool = True,
         home: HomePublisher | None = None,
         docs_url: str = DEFAULT_DOCS_BASE_URL,
+        pacer: Pacer | None = None,
     ) -> None:
+        """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back."""
         self._engine = engine
         self._client = client
         self._catalogue = catalogue
@@ -91,22 +83,29 @@ class Deliverer:
         self._notify_requester_dm = notify_requester_dm
         self._home = home
         self._docs_url = docs_url
-        self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds)
+        self._pacer = pacer
+        self._calls = PacedCalls(pacer)
+        self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
         self._permalinks: dict[tuple[str, str], str] = {}
-        self._home_lock = threading.Lock()
-        self._home_due: set[str] = set()
+        self._homes = HomeRefreshes(home, self._calls) if home is not None else None
         self._dm_channels: dict[str, str] = {}
+        # Rows held back by each workspace budget in this pass: the next one comes back after them.
+        self._queued: Counter[str] = Counter()
+        self._queue_lock = threading.Lock()
 
     def deliver_due(self) -> int:
-        """Deliver every due notification; returns how many were handled.
+        """Deliver every due notification, then as many card refreshes and App Home republishes as
+        Slack's budgets allow now; returns how many rows were handled.
 
-        Rows are grouped by where they go (a channel, or a requester's DM). Destinations are served in
-        parallel, each one's rows in order (cards first: a thread post needs the card's ts). Slack's
-        limit is per channel (about one post a second), so when a channel answers 429, its other rows
-        wait out the Retry-After without asking again. Measured in docs/benchmarks.md: one row after the
-        other, 1,000 failures took 43 s to explain.
+        Outcomes come first and never wait behind a refresh: thread posts, DMs and cards not yet posted
+        are claimed on their own, grouped by destination (a channel, or a requester's DM), served in
+        parallel, each one's rows in order (a thread post needs the card's ts); one that Slack or its
+        budget holds back defers its remaining rows, without asking again. Card edits are claimed only
+        as many as chat.update's budget has room for; the rest stay due, coalescing into one edit each.
         """
         handled = 0
+        with self._queue_lock:
+            self._queued.clear()
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="deliver") as pool:
             while ids := leases.claim_due_outbox(
                 self._engine, owner=self._owner, limit=self._batch_size, lease_seconds=self._lease_seconds
@@ -116,7 +115,20 @@ class Deliverer:
                     destinations[destination].append((kind != OutboxKind.CARD, outbox_id))
                 list(pool.map(self._deliver_in_order, (sorted(rows) for rows in destinations.values())))
                 handled += len(ids)
-        self._publish_homes()
+            handled += self._refresh_cards(pool)
+        if self._homes is not None:
+            self._homes.publish_due(self._client)
+        return handled
+
+    def _refresh_cards(self, pool: ThreadPoolExecutor) -> int:
+        handled = 0
+        for team in outbox.teams_with_due_refreshes(self._engine):
+            room = self._pacer.available(UPDATE, team) if self._pacer is not None else self._batch_size
+            ids = leases.claim_card_refreshes(
+                self._engine, owner=self._owner, team=team, limit=room, lease_seconds=self._lease_seconds
+            )
+            list(pool.map(self._deliver_safely, ids))
+            handled += len(ids)
         return handled
 
     def _deliver_in_order(self, rows: list[tuple[bool, int]]) -> None:
@@ -128,18 +140,24 @@ class Deliverer:
                 return
 
     def _deliver_safely(self, outbox_id: int) -> float | None:
-        """Deliver one row; if Slack rate-limits its channel, the seconds to wait before posting there."""
+        """Deliver one row; if Slack (or its budget) holds its destination back, the seconds to wait."""
         try:
             self._deliver(outbox_id)
         except LostLease:
             log.info("outbox %s taken over by another worker", outbox_id)
+        except NotNow as wait:
+            # Not a failure of this message: it waits its turn, and its attempts are not used up. Rows
+            # held back by one workspace budget come back one interval apart, as its room comes.
+            seconds = wait.seconds
+            if wait.queue is not None:
+                with self._queue_lock:
+                    ahead = self._queued[wait.queue]
+                    self._queued[wait.queue] += 1
+                seconds += ahead * wait.spacing
+            self._defer(outbox_id, seconds=seconds)
+            return seconds
         except SlackApiError as exc:
-            retry_after = _retry_after(exc)
-            if exc.response.status_code == 429:
-                # Not a failure of this message: it waits its turn, and its attempts are not used up.
-                wait = retry_after if retry_after is not None else 1.0
-                self._defer(outbox_id, seconds=wait)
-                return wait
+            retry_after = slack_retry_after(exc)
             self._failed(outbox_id, exc.response.get("error") or str(exc.response.status_code), retry_after)
         except (SlackClientError, OSError) as exc:
             self._failed(outbox_id, type(exc).__name__, None)
@@ -173,13 +191,20 @@ class Deliverer:
         card = self._card(row, request, original)
         if request.card_ts:
             self._poster.renew(row)
-            self._client.chat_update(channel=channel, ts=request.card_ts, text=card.text, blocks=card.blocks)
+            edit = partial(
+                self._client.chat_update,
+                channel=channel,
+                ts=request.card_ts,
+                text=card.text,
+                blocks=card.blocks,
+            )
+            self._calls.call(UPDATE, request.team_id, edit)
             ts = request.card_ts
         else:
             # Uploads are answered in the upload's thread; commands start a thread under the card.
-            ts = self._poster.post(row, channel, card, thread_ts=request.thread_ts)
+            ts = self._poster.post(row, channel, card, thread_ts=request.thread_ts, team=request.team_id)
         self._record_sent(row, ts, card=(_id(request), channel))
-        self._refresh_home(request.requester_id)
+        self._refresh_home(request)
 
     def _deliver_thread_post(self, row: OutboxMessage, request: ReplicaRequest) -> None:
         if request.card_ts is None:
@@ -188,14 +213,16 @@ class Deliverer:
             return
         channel = request.card_channel_id or request.channel_id
         post = self._thread_message(row, request)
-        self._record_sent(row, self._poster.post(row, channel, post, thread_ts=_thread_of(request)))
+        ts = self._poster.post(row, channel, post, thread_ts=_thread_of(request), team=request.team_id)
+        self._record_sent(row, ts)
 
     def _card(
         self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
     ) -> render.Message:
         link = None
         if original is not None and original.card_ts:
-            link = self._permalink(original.card_channel_id or original.channel_id, original.card_ts)
+            place = original.card_channel_id or original.channel_id
+            link = self._permalink(place, original.card_ts, team=request.team_id)
         moved = row.fallback_reason is not None
         return render.request_card(
             request,
@@ -206,17 +233,7 @@ class Deliverer:
         )
 
     def _thread_message(self, row: OutboxMessage, request: ReplicaRequest) -> render.Message:
-        staged = render.stage_post(row.kind, request, self._docs_url, self._catalogue.support_email)
-        if staged is not None:
-            return staged
-        if row.kind == OutboxKind.FAILURE:
-            failure = render.stored_failure(request, self._catalogue)
-            return render.failure_post(request, failure, self._catalogue)
-        if row.kind == OutboxKind.STUCK:
-            return render.stuck_notice(request, self._catalogue.support_email)
-        if row.kind == OutboxKind.COMPLETION:
-            return render.completion_post(request, self._docs_url)
-        raise ValueError(f"no message for outbox kind {row.kind!r}")
+        return render.thread_post(row.kind, request, self._catalogue, self._docs_url)
 
     # --- the requester's DM -----------------------------------------------------------------------------
 
@@ -224,28 +241,24 @@ class Deliverer:
         self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
     ) -> None:
         """The channel refused this for good: it goes to the requester's DM, saying where it was meant for."""
-        dm = self._open_dm(request.requester_id)
+        dm = self._open_dm(request)
+        team = request.team_id
         if row.kind == OutboxKind.CARD:
-            ts = self._poster.post(row, dm, self._card(row, request, original), thread_ts=None)
+            ts = self._poster.post(row, dm, self._card(row, request, original), thread_ts=None, team=team)
             # From now on the card, its updates and its thread live in the DM.
             self._record_sent(row, ts, fallback_channel=dm, card=(_id(request), dm), moved=True)
-            self._refresh_home(request.requester_id)
+            self._refresh_home(request)
         else:
             notice = render.fallback_notice(
                 self._thread_message(row, request), meant_for=request.channel_id, reason=row.fallback_reason
             )
             # If the card already moved to the DM, this belongs in its thread there.
             thread_ts = request.card_ts if request.card_channel_id == dm else None
-            ts = self._poster.post(row, dm, notice, thread_ts=thread_ts)
+            ts = self._poster.post(row, dm, notice, thread_ts=thread_ts, team=team)
             self._record_sent(row, ts, fallback_channel=dm)
-        log.info(
-            "outbox %s (%s for request %s) went to the requester's DM instead of %s (%s)",
-            row.id,
-            row.kind,
-            row.request_id,
-            request.channel_id,
-            row.fallback_reason,
-        )
+        what = f"outbox {row.id} ({row.kind} for request {row.request_id})"
+        where = f"{request.channel_id} ({row.fallback_reason})"
+        log.info("%s went to the requester's DM instead of %s", what, where)
 
     def _deliver_requester_dm(self, row: OutboxMessage, request: ReplicaRequest) -> None:
         """A short DM pointing at the failure or completion post, once that post is in the thread."""
@@ -260,7 +273,7 @@ class Deliverer:
             # Nothing to point at, or the post itself already went to their DM.
             self._record_sent(row, None)
             return
-        dm = self._open_dm(request.requester_id)
+        dm = self._open_dm(request)
         posted_in = request.card_channel_id or request.channel_id
         if posted_in == dm:
             # The thread is their DM with the bot: the post itself is the notification.
@@ -268,22 +281,34 @@ class Deliverer:
             return
         permalink = None
         if outcome.status == OutboxStatus.SENT and outcome.slack_ts:
-            permalink = self._permalink(posted_in, outcome.slack_ts)
+            permalink = self._permalink(posted_in, outcome.slack_ts, team=request.team_id)
         note = render.requester_dm(request, permalink=permalink, catalogue=self._catalogue)
-        self._record_sent(row, self._poster.post(row, dm, note, thread_ts=None))
+        self._record_sent(row, self._poster.post(row, dm, note, thread_ts=None, team=request.team_id))
 
-    def _open_dm(self, user_id: str) -> str:
+    def _open_dm(self, request: ReplicaRequest) -> str:
+        user_id = request.requester_id
         if user_id not in self._dm_channels:
-            response = self._client.conversations_open(users=user_id)
+            response = self._calls.call(
+                OPEN, request.team_id, lambda: self._client.conversations_open(users=user_id), wait_up_to=1.0
+            )
             self._dm_channels[user_id] = str(response["channel"]["id"])
         return self._dm_channels[user_id]
 
-    def _permalink(self, channel: str, ts: str) -> str | None:
-        """The message's permalink, or None if Slack cannot say; a missing link never blocks anything."""
+    def _permalink(self, channel: str, ts: str, *, team: str | None) -> str | None:
+        """The message's permalink, or None if Slack cannot say (or not now); a missing link never blocks
+        anything."""
         key = (channel, ts)
         if key not in self._permalinks:
             try:
-                response = self._client.chat_getPermalink(channel=channel, message_ts=ts)
+                response = self._calls.call(
+                    PERMALINK,
+                    team,
+                    lambda: self._client.chat_getPermalink(channel=channel, message_ts=ts),
+                    wait_up_to=1.0,
+                )
+            except NotNow:
+                log.info("no permalink for %s/%s: out of budget", channel, ts)
+                return None
             except SlackApiError as exc:
                 log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
                 return None
@@ -295,19 +320,11 @@ class Deliverer:
             self._permalinks[key] = str(response["permalink"])
         return self._permalinks[key]
 
-    def _refresh_home(self, user_id: str) -> None:
-        # Collected, then published once per user at the end of the pass: a burst of card updates for one
-        # requester is one views.publish, not one each.
-        if self._home is not None:
-            with self._home_lock:
-                self._home_due.add(user_id)
-
-    def _publish_homes(self) -> None:
-        with self._home_lock:
-            users, self._home_due = self._home_due, set()
-        if self._home is not None:
-            for user_id in sorted(users):
-                self._home.refresh(self._client, user_id)
+    def _refresh_home(self, request: ReplicaRequest) -> None:
+        # Collected, then published once per user after the pass, within the views.publish budget: a burst
+        # of card updates for one requester is one views.publish, not one each.
+        if self._homes is not None:
+            self._homes.add(request.requester_id, request.team_id or ANY_TEAM)
 
     # --- bookkeeping ------------------------------------------------------------------------------------
 
@@ -373,11 +390,3 @@ def _moved(request: ReplicaRequest) -> bool:
 def _thread_of(request: ReplicaRequest) -> str | None:
     # A moved card starts its own thread in the DM; the upload's thread stayed behind in the channel.
     return request.card_ts if _moved(request) else (request.thread_ts or request.card_ts)
-
-
-def _retry_after(exc: SlackApiError) -> float | None:
-    value = exc.response.headers.get("Retry-After") if exc.response is not None else None
-    try:
-        return float(value[0] if isinstance(value, list) else value) if value else None
-    except ValueError:
-        return None

@@ -8,6 +8,8 @@ a missed one.
 from __future__ import annotations
 
 import logging
+import threading
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.domain.access import Access
 from bot.domain.catalogue import Catalogue
 from bot.domain.verdict_stats import verdict_stats
+from bot.slack.pacing import PUBLISH, NotNow, PacedCalls
 from bot.slack.render import HOME_FILTERS, HOME_LIMIT, home_view
 from storage.db import Engine
 from storage.repository import replica_requests
@@ -56,3 +59,42 @@ class HomePublisher:
             log.warning("could not refresh the home tab of %s: %s", user_id, exc.response.get("error"))
         except (SlackClientError, OSError) as exc:
             log.warning("could not refresh the home tab of %s: %s", user_id, type(exc).__name__)
+
+
+class HomeRefreshes:
+    """Whose App Home needs republishing after their card changed: collected during a delivery pass, then
+    published within the views.publish budget. Whoever does not fit waits for a later pass (one
+    republish each, whatever changed meanwhile); a refresh never holds up a notification."""
+
+    def __init__(self, publisher: HomePublisher, calls: PacedCalls) -> None:
+        self._publisher = publisher
+        self._calls = calls
+        self._lock = threading.Lock()
+        self._due: dict[str, str | None] = {}
+
+    def add(self, user_id: str, team: str | None) -> None:
+        with self._lock:
+            self._due[user_id] = team
+
+    def publish_due(self, client: WebClient) -> int:
+        """Publish as many as the budget allows now; how many were published."""
+        with self._lock:
+            due, self._due = self._due, {}
+        published = 0
+        for user_id in sorted(due):
+            team = due[user_id]
+            try:
+                self._calls.call(PUBLISH, team, partial(self._publisher.publish, client, user_id))
+                published += 1
+            except NotNow:
+                # Out of budget: this one and the rest wait for a later pass.
+                with self._lock:
+                    for later in sorted(due):
+                        if later >= user_id:
+                            self._due.setdefault(later, due[later])
+                break
+            except SlackApiError as exc:
+                log.warning("could not refresh the home tab of %s: %s", user_id, exc.response.get("error"))
+            except (SlackClientError, OSError) as exc:
+                log.warning("could not refresh the home tab of %s: %s", user_id, type(exc).__name__)
+        return published

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
     IN_FLIGHT,
+    TERMINAL,
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
@@ -26,6 +27,8 @@ from storage.models import (
 
 _requests = table(ReplicaRequest)
 _outbox = table(OutboxMessage)
+# The workspace of requests recorded without a team id.
+ANY_TEAM = "-"
 
 
 def _claim(
@@ -161,8 +164,10 @@ def claim_stalled_submissions(
 def claim_due_outbox(
     engine: Engine, *, owner: str, now: datetime | None = None, limit: int = 200, lease_seconds: float = 60
 ) -> list[int]:
+    """Lease due notifications other than card refreshes: the thread posts, DMs, and cards not posted
+    yet (a thread needs its card). Card refreshes have their own, rationed claim (`claim_card_refreshes`)."""
     now = now or utcnow()
-    due = and_(_outbox.c.status == OutboxStatus.PENDING.value, _outbox.c.next_attempt_at <= now)
+    due = and_(_due_outbox(now), ~_is_refresh())
     # Cards and thread posts first; the DM that points at a thread post can wait for a busy moment to pass.
     dm_last = sa.case((_outbox.c.kind == OutboxKind.REQUESTER_DM.value, 1), else_=0)
     rows = _claim(
@@ -170,6 +175,53 @@ def claim_due_outbox(
         lease_seconds=lease_seconds,
     )
     return [row[0] for row in rows]
+
+
+def claim_card_refreshes(
+    engine: Engine,
+    *,
+    owner: str,
+    team: str,
+    limit: int,
+    now: datetime | None = None,
+    lease_seconds: float = 60,
+) -> list[int]:
+    """Lease up to `limit` due edits of cards already in Slack, in workspace `team` (the team id, or
+    `any_team` for requests without one): cards of finished requests first, then the longest unrefreshed.
+    A card left out stays due with its latest state; nothing is retried for it."""
+    if limit <= 0:
+        return []
+    now = now or utcnow()
+    request = _outbox_request("refreshed_request")
+    due = and_(_due_outbox(now), _is_refresh(team))
+    finished = sa.case((request.c.status.in_([s.value for s in TERMINAL]), 0), else_=1)
+    status_first = sa.select(finished).where(request.c.id == _outbox.c.request_id).scalar_subquery()
+    # Never refreshed before first, then the stalest.
+    stalest = (_outbox.c.sent_at.is_not(None), _outbox.c.sent_at)
+    rows = _claim(
+        engine, _outbox, due, (status_first, *stalest, _outbox.c.id), owner=owner, now=now, limit=limit,
+        lease_seconds=lease_seconds,
+    )
+    return [row[0] for row in rows]
+
+
+def _due_outbox(now: datetime) -> ColumnElement[bool]:
+    return and_(_outbox.c.status == OutboxStatus.PENDING.value, _outbox.c.next_attempt_at <= now)
+
+
+def _outbox_request(name: str = "outbox_request") -> Any:
+    return _requests.alias(name)
+
+
+def _is_refresh(team: str | None = None) -> ColumnElement[bool]:
+    """The row edits a card already in Slack (of a request in `team`, if given)."""
+    request = _outbox_request()
+    placed = sa.exists().where(
+        request.c.id == _outbox.c.request_id,
+        request.c.card_ts.is_not(None),
+        *([sa.func.coalesce(request.c.team_id, ANY_TEAM) == team] if team is not None else []),
+    )
+    return and_(_outbox.c.kind == OutboxKind.CARD.value, placed)
 
 
 def renew_outbox_lease(engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float) -> bool:
@@ -181,8 +233,25 @@ def start_outbox_attempt(engine: Engine, outbox_id: int, *, owner: str, lease_se
     """Extend our lease and count one more post, in one statement, just before posting: the attempt count
     (so a later retry knows to look for this post first), or None if another worker took the row over."""
     return _extend_outbox_lease(
-        engine, outbox_id, owner=owner, lease_seconds=lease_seconds, attempts=_outbox.c.attempts + 1
+        engine,
+        outbox_id,
+        owner=owner,
+        lease_seconds=lease_seconds,
+        attempts=_outbox.c.attempts + 1,
+        attempted_at=utcnow(),
     )
+
+
+def forget_outbox_attempt(engine: Engine, outbox_id: int, *, owner: str) -> None:
+    """Slack answered the post with an error (a 429, or ok: false): it did not land, so a later attempt
+    need not look for it first."""
+    statement = (
+        update(_outbox)
+        .where(_outbox.c.id == outbox_id, _outbox.c.lease_owner == owner, _outbox.c.attempts > 0)
+        .values(attempts=_outbox.c.attempts - 1)
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)
 
 
 def _extend_outbox_lease(

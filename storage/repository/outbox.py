@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from storage.db import session_scope
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, UTCDateTime, table, utcnow
+from storage.repository.leases import ANY_TEAM
 
 _requests = table(ReplicaRequest)
 _outbox = table(OutboxMessage)
@@ -90,6 +91,23 @@ def destinations(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, s
     return [
         (row[0], row[1], f"dm:{row[3]}" if row[1] == OutboxKind.REQUESTER_DM else str(row[2])) for row in rows
     ]
+
+
+def teams_with_due_refreshes(engine: Engine, *, now: datetime | None = None) -> list[str]:
+    """The workspaces (team ids, `leases.ANY_TEAM` for requests without one) with card edits due."""
+    statement = (
+        sa.select(sa.func.coalesce(_requests.c.team_id, ANY_TEAM))
+        .distinct()
+        .join(_requests, _requests.c.id == _outbox.c.request_id)
+        .where(
+            _outbox.c.kind == OutboxKind.CARD.value,
+            _outbox.c.status == OutboxStatus.PENDING.value,
+            _outbox.c.next_attempt_at <= (now or utcnow()),
+            _requests.c.card_ts.is_not(None),
+        )
+    )
+    with engine.connect() as connection:
+        return [str(row[0]) for row in connection.execute(statement)]
 
 
 def outcome_post(engine: Engine, request_id: int) -> OutboxMessage | None:

@@ -2,14 +2,15 @@
 
 `python -m bench` measures; this only proves every scenario still works end to end: each acked request
 reaches Tavus, each in-flight request is polled exactly once per sweep (also through a 429 with Retry-After),
-and each failure is explained once in its thread while Slack rate-limits the channels.
+and each failure is explained once in its thread while Slack rate-limits the channels, and every method by
+its tier.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bench import harness, scenarios
+from bench import harness, limits, scenarios
 from bench.scenarios import Report
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,10 @@ def test_small_benchmarks_are_correct() -> None:
             history=0,
         )
         scenarios.reporting(world, report, db="sqlite", n=40, channels=8, poll_interval=2)
+        # Every method limited by its tier: 10 of 40 fail while every card moves on every poll.
+        limits.limits(
+            world, report, db="sqlite", n=40, channels=8, failing=10, poll_interval=2, cards_timeout=60
+        )
 
     assert report.problems == []
     ack = report.details["ack"]
@@ -45,3 +50,6 @@ def test_small_benchmarks_are_correct() -> None:
     assert sweep["footprint"]["polled"] == 200
     reporting = report.details["reporting"]
     assert reporting["posted"] == 40 and reporting["duplicates"] == 0 and reporting["dead"] == 0
+    limited = report.details["limits"]
+    assert limited["posted"] == 10 and limited["duplicates"] == 0 and limited["dead"] == 0
+    assert limited["cards_final"] == 10 and limited["cards_still_training"] == 0

@@ -47,6 +47,7 @@ from bot.slack.render.thread import (
     requester_dm,
     stored_failure,
     stuck_notice,
+    thread_post,
 )
 from bot.slack.render.verdict import tavus_refused
 
@@ -94,6 +95,7 @@ __all__ = [
     "stuck_notice",
     "submit_error_text",
     "tavus_refused",
+    "thread_post",
     "upload_help",
     "upload_modal",
     "voice_description",

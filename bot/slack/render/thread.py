@@ -21,7 +21,7 @@ from bot.slack.render.blocks import (
 )
 from bot.slack.render.card import channel_problem
 from bot.slack.render.video_failure import requirements_block, video_failure_blocks
-from storage.models import ReplicaRequest, RequestStatus, utcnow
+from storage.models import OutboxKind, ReplicaRequest, RequestStatus, utcnow
 
 CREDIT_NOTE = (
     "A run that fails costs no credit. Please don't delete this replica straight away: if it is deleted "
@@ -158,3 +158,17 @@ def requester_dm(request: ReplicaRequest, *, permalink: str | None, catalogue: C
         video = request.train_video_url is not None
         blocks.append({"type": "actions", "elements": [retry_button(request.id, video=video)]})
     return Message(text=text, blocks=blocks)
+
+
+def thread_post(kind: str, request: ReplicaRequest, catalogue: Catalogue, docs_url: str) -> Message:
+    """The post an outbox row of `kind` makes in the request card's thread."""
+    staged = stages.stage_post(kind, request, docs_url, catalogue.support_email)
+    if staged is not None:
+        return staged
+    if kind == OutboxKind.FAILURE:
+        return failure_post(request, stored_failure(request, catalogue), catalogue)
+    if kind == OutboxKind.STUCK:
+        return stuck_notice(request, catalogue.support_email)
+    if kind == OutboxKind.COMPLETION:
+        return completion_post(request, docs_url)
+    raise ValueError(f"no message for outbox kind {kind!r}")

@@ -526,3 +526,56 @@ def _modal(title: str) -> dict[str, object]:
         "submit": {"type": "plain_text", "text": "Create"},
         "blocks": [_section("Upload a photo")],
     }
+
+
+def test_tier_limits_are_per_method_with_retry_after(fake: SlackFake, client: WebClient) -> None:
+    fake.tier_limits = True
+    try:
+        fake.set_rate_limit("chat.update", 60, 2)
+        posted = client.chat_postMessage(channel="C1", text="card")
+        for _ in range(2):
+            client.chat_update(channel="C1", ts=posted["ts"], text="edit")
+        with pytest.raises(SlackApiError) as excinfo:
+            client.chat_update(channel="C1", ts=posted["ts"], text="edit")
+        assert excinfo.value.response.status_code == 429
+        assert 1 <= int(excinfo.value.response.headers["Retry-After"]) <= 2
+        # Another method has its own budget.
+        client.chat_postMessage(channel="C1", text="still fine", thread_ts=posted["ts"])
+        assert fake.limited_calls("chat.update") == 1
+        assert fake.limited_calls() == {"chat.update": 1}
+    finally:
+        fake.reset()
+    assert fake.tier_limits is False
+
+
+def test_posts_have_a_workspace_ceiling_besides_the_channel_limit(fake: SlackFake, client: WebClient) -> None:
+    fake.tier_limits = True
+    fake.enforce_rate_limits = True
+    try:
+        fake.set_rate_limit("chat.postMessage.workspace", 60, 3)
+        for channel in ("C1", "C2", "C3"):
+            client.chat_postMessage(channel=channel, text="hi")
+        with pytest.raises(SlackApiError) as excinfo:
+            client.chat_postMessage(channel="C4", text="one too many")
+        assert excinfo.value.response.status_code == 429
+    finally:
+        fake.reset()
+
+
+def test_reads_can_be_limited_to_fifteen_objects_with_cursors(fake: SlackFake, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C1", text="card")
+    for i in range(20):
+        client.chat_postMessage(channel="C1", text=f"reply {i}", thread_ts=parent["ts"])
+    fake.max_read_objects = 15
+    try:
+        first = client.conversations_replies(channel="C1", ts=parent["ts"], limit=200)
+        assert len(first["messages"]) == 15 and first["has_more"]
+        cursor = first["response_metadata"]["next_cursor"]
+        rest = client.conversations_replies(channel="C1", ts=parent["ts"], limit=200, cursor=cursor)
+        assert len(rest["messages"]) == 6 and not rest["has_more"]
+        last = first["messages"][-1]["ts"]
+        newer = client.conversations_replies(channel="C1", ts=parent["ts"], oldest=last)
+        assert len(newer["messages"]) == 6
+    finally:
+        fake.reset()
+        fake.max_read_objects = None

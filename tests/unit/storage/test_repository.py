@@ -480,3 +480,43 @@ def test_timestamps_round_trip_as_aware_utc(engine: Engine) -> None:
     stored = get_request(engine, request_id).next_poll_at
     assert stored is not None and stored.utcoffset() == timedelta(0)
     assert stored == when
+
+
+# --- card refreshes: a lane of their own ----------------------------------------------------------------
+
+
+def test_card_refreshes_are_claimed_apart_finished_first_and_within_the_limit(engine: Engine) -> None:
+    training = [
+        add_request(engine, team_id="T1", card_ts=f"1.00000{i}", card_channel_id="C1") for i in range(3)
+    ]
+    finished = add_request(engine, team_id="T1", card_ts="1.000009", card_channel_id="C1", status="failed")
+    unposted = add_request(engine, team_id="T1")
+    other_team = add_request(engine, team_id="T2", card_ts="1.000010", card_channel_id="C1")
+    rows = {
+        request_id: add_outbox(engine, request_id, 1, kind=OutboxKind.CARD)[0]
+        for request_id in [*training, finished, unposted, other_team]
+    }
+    failure = add_outbox(engine, finished, 1)[0]
+
+    # Outcomes and cards not yet in Slack only; edits wait for their own, rationed claim.
+    assert leases.claim_due_outbox(engine, owner="d1") == sorted([rows[unposted], failure])
+    assert sorted(outbox.teams_with_due_refreshes(engine)) == ["T1", "T2"]
+    first = leases.claim_card_refreshes(engine, owner="d1", team="T1", limit=2)
+    assert len(first) == 2 and rows[finished] in first
+    assert leases.claim_card_refreshes(engine, owner="d2", team="T1", limit=0) == []
+    rest = leases.claim_card_refreshes(engine, owner="d2", team="T1", limit=10)
+    assert sorted(first + rest) == sorted(rows[r] for r in [*training, finished])
+    assert leases.claim_card_refreshes(engine, owner="d3", team="T2", limit=10) == [rows[other_team]]
+
+
+def test_forget_outbox_attempt_uncounts_a_post_slack_refused(engine: Engine) -> None:
+    request_id = add_request(engine)
+    (row,) = add_outbox(engine, request_id, 1)
+    leases.claim_due_outbox(engine, owner="d1")
+    assert leases.start_outbox_attempt(engine, row, owner="d1", lease_seconds=60) == 1
+    (stored,) = outbox_rows(engine)
+    assert stored.attempted_at is not None
+    leases.forget_outbox_attempt(engine, row, owner="d2")
+    assert outbox_rows(engine)[0].attempts == 1
+    leases.forget_outbox_attempt(engine, row, owner="d1")
+    assert outbox_rows(engine)[0].attempts == 0
