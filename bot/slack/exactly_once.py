@@ -116,10 +116,12 @@ class OncePoster:
                 unfurl_media=False,
                 metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": row.id}},
             )
-        except SlackApiError:
-            # Slack answered: nothing was posted, so the next attempt has nothing to look for.
-            leases.forget_outbox_attempt(self._engine, row.id, owner=self._owner)
-            row.attempts -= 1
+        except SlackApiError as exc:
+            # Slack answered no (a 4xx, or ok: false): nothing was posted, so the next attempt has nothing
+            # to look for. A 5xx may have come after the post was made: that attempt stays counted.
+            if exc.response is None or exc.response.status_code < 500:
+                leases.forget_outbox_attempt(self._engine, row.id, owner=self._owner)
+                row.attempts -= 1
             raise
 
     def renew(self, row: OutboxMessage) -> None:
