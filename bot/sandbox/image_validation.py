@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-FACES_PATH = "/v2/faces/image-validation"
-LEGACY_PATH = "/v2/replicas/image-validation"
+IMAGE_VALIDATION_SUFFIX = "/image-validation"
+FACES_PATH = "/v2/faces" + IMAGE_VALIDATION_SUFFIX
+LEGACY_PATH = "/v2/replicas" + IMAGE_VALIDATION_SUFFIX
 PATHS = {"faces": FACES_PATH, "legacy": LEGACY_PATH}
 _MAX_BODY_BYTES = 30 * 1024 * 1024
 _MAX_BASE64_CHARS = 28 * 1024 * 1024
