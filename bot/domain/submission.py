@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Literal
@@ -106,9 +107,12 @@ class SubmissionService:
         tavus: TavusClient,
         media: MediaStore | None = None,
         tavus_check: TavusPhotoCheck | None = None,
+        between_steps: Callable[[], None] = lambda: None,
     ) -> None:
+        """`between_steps` runs before each photo check: the composition root lets acks go first there."""
         self._rules = rules
         self._tavus_check = tavus_check
+        self._between_steps = between_steps
         self._engine = engine
         self._lifecycle = lifecycle
         self._tavus = tavus
@@ -241,6 +245,7 @@ class SubmissionService:
         """The offline photo check (None when switched off). Only an advisory: Tavus decides."""
         if self._rules.photo_check == "off":
             return None
+        self._between_steps()
         report = check_photo(photo, detect_faces=True)
         log.info("photo check: %s in %.0f ms (detector %s)",
                  ", ".join(f.kind for f in report.findings) or "clean", report.elapsed_ms, report.detector)
@@ -250,11 +255,8 @@ class SubmissionService:
         """Tavus' own check of the photo (None when off or unavailable); runs after the ack, never in it."""
         if self._tavus_check is None:
             return None
-        verdict = self._tavus_check.verdict(photo, mime_type, self._rules.model_for(draft.model_name))
-        if verdict is not None:
-            log.info("tavus image check: %s", "passed" if verdict.passed else
-                     "failed " + ", ".join(c.id or c.label for c in verdict.failed))
-        return verdict
+        self._between_steps()
+        return self._tavus_check.verdict(photo, mime_type, self._rules.model_for(draft.model_name))
 
     def _question_for(self, draft: ReplicaDraft) -> Question | None:
         """What the requester must confirm before anything is submitted, if anything."""

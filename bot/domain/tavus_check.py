@@ -41,7 +41,10 @@ class TavusPhotoCheck:
             self._unavailable(exc)
             return None
         self._available()
-        return read_verdict(answer)
+        verdict = read_verdict(answer)
+        log.info("tavus image check: %s", "passed" if verdict.passed else
+                 "failed " + ", ".join(c.id or c.label for c in verdict.failed))
+        return verdict
 
     def _unavailable(self, exc: TavusError) -> None:
         with self._lock:

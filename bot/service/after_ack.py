@@ -55,10 +55,15 @@ class AfterAck:
         with self._lock:
             return not self._acking and time.monotonic() - self._last_ack >= self._settle
 
-    def _run(self, job: Callable[[], None]) -> None:
+    def yield_to_acks(self) -> None:
+        """Wait, at most `max_wait`, until no Slack request is waiting for its ack. A job calls it between
+        its steps too, so a burst that arrives while it runs is acked before its next step."""
         deadline = time.monotonic() + self._max_wait
         while not self._acks_settled() and time.monotonic() < deadline:
             time.sleep(self._settle / 2)
+
+    def _run(self, job: Callable[[], None]) -> None:
+        self.yield_to_acks()
         try:
             job()
         except Exception:

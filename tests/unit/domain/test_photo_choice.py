@@ -3,6 +3,7 @@ Tavus emulator and the photo host."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -23,11 +24,13 @@ from tests.unit.domain.world import RULES, World, creates, stored
 ADMIN = "UADMIN"
 
 
-def service(world: World, **rules: Any) -> SubmissionService:
+def service(
+    world: World, between_steps: Callable[[], None] = lambda: None, **rules: Any
+) -> SubmissionService:
     check = TavusPhotoCheck(ImageValidator(world.client))
     return SubmissionService(
         replace(RULES, **rules), world.engine, world.lifecycle, world.client,
-        tavus_check=check,
+        tavus_check=check, between_steps=between_steps,
     )
 
 
@@ -115,3 +118,15 @@ def test_another_photo_sets_the_request_aside_and_plans_the_retry(world: World) 
     assert picker.another(str(outcome.request_id), "U1") == plan  # the form opens again
     with pytest.raises(AlreadyConfirmed):
         picker.submit(str(outcome.request_id), "U1", auto_fix=False)
+
+
+def test_the_submission_lets_acks_go_first_before_each_photo_check(world: World) -> None:
+    """Before the offline check and before Tavus' check: each yield comes before the call it precedes."""
+    def validations() -> int:
+        return len([c for c in world.tavus.calls() if c["path"].endswith("/image-validation")])
+
+    seen: list[int] = []
+    submission = service(world, between_steps=lambda: seen.append(validations()), photo_check="advisory")
+    outcome = submission.submit_link(world.draft(submission))
+    assert isinstance(outcome, Submitted)
+    assert seen == [0, 0] and validations() == 1

@@ -310,3 +310,27 @@ def test_work_after_the_ack_waits_at_most_max_wait() -> None:
         after.submit(done.set)
         assert done.wait(2)
     after.close()
+
+
+def test_a_job_between_its_steps_lets_a_new_burst_of_acks_go_first() -> None:
+    after = AfterAck(workers=1, settle=0.05, max_wait=2)
+    steps: list[str] = []
+    first_step_done, burst_arrived = threading.Event(), threading.Event()
+
+    def job() -> None:
+        steps.append("offline check")
+        first_step_done.set()
+        burst_arrived.wait(2)
+        after.yield_to_acks()
+        steps.append("Tavus' check")
+
+    after.submit(job)
+    assert first_step_done.wait(2)
+    with after.acking():
+        burst_arrived.set()
+        time.sleep(0.2)
+        assert steps == ["offline check"]
+        steps.append("acked")
+    after.close()
+    assert steps == ["offline check", "acked", "Tavus' check"]
+
