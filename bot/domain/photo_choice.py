@@ -16,11 +16,10 @@ from bot.domain.errors import (
     CannotAutoFix,
     ConfirmationExpired,
     NotPermitted,
-    RequestGone,
 )
 from bot.domain.image_checks import TavusVerdict
 from bot.domain.lifecycle import Lifecycle
-from bot.domain.resubmission import RetryPlan
+from bot.domain.resubmission import RetryPlan, managed_request
 from bot.domain.submission import AUTO_FIX
 from storage.db import Engine
 from storage.models import ReplicaRequest, RequestStatus, utcnow
@@ -90,16 +89,7 @@ class PhotoChoices:
         return request
 
     def _request(self, value: str, user_id: str) -> ReplicaRequest:
-        try:
-            request_id = int(value)
-        except (TypeError, ValueError):
-            raise RequestGone() from None
-        request = replica_requests.get(self._engine, request_id)
-        if request is None:
-            raise RequestGone()
-        if not self._access.can_manage(request, user_id):
-            raise NotPermitted(Action.CHOOSE, request.requester_id, request.replica_name)
-        return request
+        return managed_request(self._engine, self._access, value, user_id, Action.CHOOSE)
 
     def _rights_pending(self, request: ReplicaRequest) -> bool:
         if request.rights_affirmed_by is not None:

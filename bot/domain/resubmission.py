@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.domain.access import Access
 from bot.domain.errors import Action, NothingToRetry, NotPermitted, RequestGone
 from storage.db import Engine
-from storage.models import RequestStatus
+from storage.models import ReplicaRequest, RequestStatus
 from storage.repository import replica_requests
 
 # What can be retried: a training run that failed, or a request that never reached training.
@@ -42,15 +42,8 @@ class Resubmission:
     def plan(self, value: str, user_id: str) -> RetryPlan:
         """What to prefill the form with for the request `value` names; raises the refusal that says why
         this person cannot retry it."""
-        try:
-            request_id = int(value)
-        except (TypeError, ValueError):
-            raise RequestGone() from None
-        request = replica_requests.get(self._engine, request_id)
-        if request is None:
-            raise RequestGone()
-        if not self._access.can_manage(request, user_id):
-            raise NotPermitted(Action.RETRY, request.requester_id, request.replica_name)
+        request = managed_request(self._engine, self._access, value, user_id, Action.RETRY)
+        assert request.id is not None  # a stored row
         if request.status not in RETRYABLE:
             raise NothingToRetry(request.replica_name, completed=request.status == RequestStatus.COMPLETED)
         # A card that moved to the requester's DM (its channel refused it) is retried there, not in the
@@ -58,7 +51,7 @@ class Resubmission:
         moved = request.card_channel_id is not None and request.card_channel_id != request.channel_id
         video = request.train_video_url is not None
         return RetryPlan(
-            request_id=request_id,
+            request_id=request.id,
             replica_name=request.replica_name,
             voice_name=request.voice_name,
             channel_id=request.card_channel_id if moved and request.card_channel_id else request.channel_id,
@@ -68,3 +61,19 @@ class Resubmission:
             # Only the video form says what the last run lacked.
             error_code=request.error_code if video else None,
         )
+
+
+def managed_request(
+    engine: Engine, access: Access, value: str, user_id: str, action: Action
+) -> ReplicaRequest:
+    """The request a button's `value` names, if this person may manage it; raises the refusal otherwise."""
+    try:
+        request_id = int(value)
+    except (TypeError, ValueError):
+        raise RequestGone() from None
+    request = replica_requests.get(engine, request_id)
+    if request is None:
+        raise RequestGone()
+    if not access.can_manage(request, user_id):
+        raise NotPermitted(action, request.requester_id, request.replica_name)
+    return request

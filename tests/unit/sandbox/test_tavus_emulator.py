@@ -100,17 +100,7 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(TavusEmulator(api_key=API_KEY, default_training_seconds=0.3)) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(server: EmulatorServer) -> Iterator[TavusEmulator]:
-    server.emulator.reset()
-    yield server.emulator
-    server.emulator.reset()
+TRAINING_SECONDS = 0.3
 
 
 @pytest.fixture

@@ -16,19 +16,6 @@ from tests.unit.sandbox.test_tavus_emulator import IMAGE_BYTES, VIDEO_BYTES, Loc
 API_KEY = "emulator-faces-key"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(TavusEmulator(api_key=API_KEY, default_training_seconds=0.2)) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(server: EmulatorServer) -> Iterator[TavusEmulator]:
-    server.emulator.reset()
-    yield server.emulator
-    server.emulator.reset()
-
-
 @pytest.fixture
 def api(server: EmulatorServer, emulator: TavusEmulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, headers={"x-api-key": API_KEY}, timeout=5) as client:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.sandbox.static_server import StaticServer
-from bot.sandbox.tavus_emulator import EmulatorServer, TavusEmulator
+from bot.sandbox.tavus_emulator import EmulatorServer
 from bot.sandbox.tavus_video_errors import VIDEO_ERROR_TEXTS, scripted_video_error
 from tests.paths import SHARED
 
@@ -33,12 +33,6 @@ def _marker_key(key: str) -> str:
 
 
 ROWS = _rows()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(TavusEmulator(api_key=API_KEY, default_training_seconds=0.2)) as running:
-        yield running
 
 
 @pytest.fixture

@@ -30,19 +30,6 @@ from tests.unit.sandbox.test_tavus_emulator import IMAGE_QUALITY_ERROR, LocalSit
 API_KEY = "client-test-key-SECRET-91c2"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(TavusEmulator(api_key=API_KEY, default_training_seconds=0.2)) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(server: EmulatorServer) -> Iterator[TavusEmulator]:
-    server.emulator.reset()
-    yield server.emulator
-    server.emulator.reset()
-
-
 @pytest.fixture
 def client(server: EmulatorServer, emulator: TavusEmulator) -> Iterator[TavusClient]:
     # Tiny backoffs keep retry tests fast; max_backoff still above 1 s so Retry-After: 1 is honoured.

@@ -28,19 +28,6 @@ API_KEY = "validation-test-key"
 PHOTO = b"\xff\xd8\xff\xe0 a tiny jpeg"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(TavusEmulator(api_key=API_KEY, default_training_seconds=0.2)) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(server: EmulatorServer) -> Iterator[TavusEmulator]:
-    server.emulator.reset()
-    yield server.emulator
-    server.emulator.reset()
-
-
 @pytest.fixture
 def client(server: EmulatorServer, emulator: TavusEmulator) -> Iterator[TavusClient]:
     with TavusClient(server.url, API_KEY, max_attempts=1) as tavus:
