@@ -67,3 +67,8 @@ def in_dm(client: WebClient, user: str) -> Reply:
 
     return reply
 
+
+
+def where_asked(client: WebClient, channel: str, thread_ts: str | None, user: str) -> Reply:
+    """In the thread a request came from, if it came from one (an upload, a retry); else privately."""
+    return in_thread(client, channel, thread_ts) if thread_ts else privately(client, None, channel, user)

@@ -11,7 +11,7 @@ from bot.domain.requests import CreateArgs, Requester
 from bot.slack import render
 from bot.slack.errors import field_error
 from bot.slack.files import SlackFile, file_payload
-from bot.slack.replies import in_thread, privately
+from bot.slack.replies import where_asked
 from handlers.payloads import FormPlace, FormSubmission, Payload
 from handlers.services import Services
 
@@ -77,9 +77,5 @@ def on_submit(ack: Ack, body: Payload, view: Payload, client: WebClient, service
     draft = services.submission.receive(draft)
     ack()
     intake = services.intake
-    reply = (
-        in_thread(client, place.channel_id, place.thread_ts)
-        if place.thread_ts
-        else privately(client, None, place.channel_id, form.user_id)
-    )
+    reply = where_asked(client, place.channel_id, place.thread_ts, form.user_id)
     intake.after_ack(reply, intake.upload(draft, SlackFile.from_payload(form.files[0])), draft=draft)

@@ -11,7 +11,7 @@ from bot.domain.requests import CreateArgs, Requester
 from bot.domain.resubmission import RetryPlan
 from bot.slack.errors import field_error
 from bot.slack.render.video_retry import VIDEO_FIELD_ERRORS, video_retry_modal
-from bot.slack.replies import in_thread, privately
+from bot.slack.replies import where_asked
 from handlers.payloads import FormPlace, Payload, VideoFormSubmission
 from handlers.services import Services
 
@@ -58,9 +58,5 @@ def on_submit(ack: Ack, body: Payload, view: Payload, client: WebClient, service
     # Recorded before the form closes: a crash from here on cannot lose the request.
     draft = services.submission.receive(draft)
     ack()
-    reply = (
-        in_thread(client, place.channel_id, place.thread_ts)
-        if place.thread_ts
-        else privately(client, None, place.channel_id, form.user_id)
-    )
+    reply = where_asked(client, place.channel_id, place.thread_ts, form.user_id)
     services.intake.after_ack(reply, services.intake.link(draft), draft=draft)
