@@ -91,6 +91,10 @@ def test_every_video_error_text_is_explained_in_the_cards_thread(
         if key == "other_quality_issue":
             assert "Tavus support: support@tavus.io" in text and "developer-support" not in text
 
+    # Every card ends on "failed": card edits are paced by chat.update's budget and go after the outcome
+    # posts, so the last of 28 can come half a minute after its thread post.
+    for name in [*names.values(), "Vid Marked"]:
+        slack.wait_for(lambda name=name: "failed" in rendered(wait_card(slack, name)).lower(), timeout=120)
     # Each failure is posted once, however long we wait.
     wait_until_quiet(slack, quiet=1.5)
     for name in [*names.values(), "Vid Marked"]:
