@@ -110,10 +110,10 @@ class Deliverer:
             while ids := leases.claim_due_outbox(
                 self._engine, owner=self._owner, limit=self._batch_size, lease_seconds=self._lease_seconds
             ):
-                destinations: dict[str, list[tuple[bool, int]]] = defaultdict(list)
-                for outbox_id, kind, destination in outbox.destinations(self._engine, ids):
-                    destinations[destination].append((kind != OutboxKind.CARD, outbox_id))
-                list(pool.map(self._deliver_in_order, (sorted(rows) for rows in destinations.values())))
+                destinations: dict[str, list[int]] = defaultdict(list)
+                for outbox_id, destination in outbox.in_delivery_order(self._engine, ids):
+                    destinations[destination].append(outbox_id)
+                list(pool.map(self._deliver_in_order, destinations.values()))
                 handled += len(ids)
             handled += self._refresh_cards(pool)
         if self._homes is not None:
@@ -131,11 +131,11 @@ class Deliverer:
             handled += len(ids)
         return handled
 
-    def _deliver_in_order(self, rows: list[tuple[bool, int]]) -> None:
-        for index, (_, outbox_id) in enumerate(rows):
+    def _deliver_in_order(self, ids: list[int]) -> None:
+        for index, outbox_id in enumerate(ids):
             wait = self._deliver_safely(outbox_id)
             if wait is not None:
-                for _, later in rows[index + 1 :]:
+                for later in ids[index + 1 :]:
                     self._defer(later, seconds=wait)
                 return
 

@@ -71,11 +71,16 @@ def load_for_delivery(
         return row, request, original
 
 
-def destinations(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, str, str]]:
-    """(outbox id, kind, where it goes) for each row, in one query: the channel of the request's card,
-    or `dm:<user>` for a note to the requester. One destination's rows are delivered in order."""
+def in_delivery_order(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(outbox id, where it goes) for these rows, in the order they are delivered: where it goes is the
+    channel of the request's card, or `dm:<user>` for a note to the requester.
+
+    Posts under cards already in Slack come first: an outcome under a card people are watching never
+    waits behind cards for newer requests. Then each new card, followed at once by its own thread posts
+    (they need its ts)."""
     if not outbox_ids:
         return []
+    card_posted = _requests.c.card_ts.is_not(None)
     statement = (
         sa.select(
             _outbox.c.id,
@@ -85,12 +90,16 @@ def destinations(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, s
         )
         .join(_requests, _requests.c.id == _outbox.c.request_id)
         .where(_outbox.c.id.in_(list(outbox_ids)))
+        .order_by(
+            sa.case((card_posted, 0), else_=1),
+            sa.case((card_posted, 0), else_=_outbox.c.request_id),
+            sa.case((_outbox.c.kind == OutboxKind.CARD.value, 0), else_=1),
+            _outbox.c.id,
+        )
     )
     with engine.connect() as connection:
         rows = connection.execute(statement).all()
-    return [
-        (row[0], row[1], f"dm:{row[3]}" if row[1] == OutboxKind.REQUESTER_DM else str(row[2])) for row in rows
-    ]
+    return [(row[0], f"dm:{row[3]}" if row[1] == OutboxKind.REQUESTER_DM else str(row[2])) for row in rows]
 
 
 def teams_with_due_refreshes(engine: Engine, *, now: datetime | None = None) -> list[str]:
