@@ -3,7 +3,6 @@ switch that makes /v2/faces missing, phoenix-4.5's preview then tuning, and call
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,24 +10,9 @@ import pytest
 from starlette.responses import JSONResponse
 
 from bot.sandbox.tavus_emulator import EmulatorServer, ScriptedOutcome, TavusEmulator
-from tests.unit.sandbox.test_tavus_emulator import IMAGE_BYTES, VIDEO_BYTES, LocalSite, wait_until
+from tests.unit.local_site import LocalSite, wait_until
 
 API_KEY = "emulator-faces-key"
-
-
-@pytest.fixture
-def api(server: EmulatorServer, emulator: TavusEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"x-api-key": API_KEY}, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def site() -> Iterator[LocalSite]:
-    local = LocalSite()
-    local.files["/headshot.png"] = IMAGE_BYTES
-    local.files["/training.mp4"] = VIDEO_BYTES
-    yield local
-    local.close()
 
 
 def image(site: LocalSite, **extra: Any) -> dict[str, Any]:

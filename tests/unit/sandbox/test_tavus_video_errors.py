@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from bot.sandbox.static_server import StaticServer
-from bot.sandbox.tavus_emulator import EmulatorServer
 from bot.sandbox.tavus_video_errors import VIDEO_ERROR_TEXTS, scripted_video_error
 from tests.paths import SHARED
 
@@ -33,13 +32,6 @@ def _marker_key(key: str) -> str:
 
 
 ROWS = _rows()
-
-
-@pytest.fixture
-def api(server: EmulatorServer) -> Iterator[httpx.Client]:
-    server.emulator.reset()
-    with httpx.Client(base_url=server.url, headers={"x-api-key": API_KEY}, timeout=5) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ from bot.tavus import (
     parse_training_progress,
 )
 from bot.tavus.client import parse_retry_after
-from tests.unit.sandbox.test_tavus_emulator import IMAGE_QUALITY_ERROR, LocalSite, closed_port_url, wait_until
+from tests.unit.local_site import LocalSite, closed_port_url, wait_until
+from tests.unit.sandbox.test_tavus_emulator import IMAGE_QUALITY_ERROR
 
 API_KEY = "client-test-key-SECRET-91c2"
 

@@ -22,7 +22,7 @@ from bot.tavus.image_validation import (
     ImageValidator,
     fits,
 )
-from tests.unit.sandbox.test_tavus_emulator import LocalSite, wait_until
+from tests.unit.local_site import LocalSite, wait_until
 
 API_KEY = "validation-test-key"
 PHOTO = b"\xff\xd8\xff\xe0 a tiny jpeg"
