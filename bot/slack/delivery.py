@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -53,6 +54,9 @@ FALLBACK_ERRORS = frozenset(
 )
 # How long a note waits for the post it points at, and how many permalinks we remember.
 WAIT_SECONDS = 2
+# A channel with a backlog (new cards go about one a second) steps aside after this long, so outcomes
+# queued meanwhile, there and elsewhere, are claimed within seconds, not after the whole backlog.
+HOLD_SECONDS, STEP_ASIDE_SECONDS = 5.0, 1.0
 _PERMALINK_CACHE = 1000
 
 
@@ -71,6 +75,7 @@ class Deliverer:
         home: HomePublisher | None = None,
         docs_url: str = DEFAULT_DOCS_BASE_URL,
         pacer: Pacer | None = None,
+        hold_seconds: float = HOLD_SECONDS,
     ) -> None:
         """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back."""
         self._engine = engine
@@ -84,6 +89,7 @@ class Deliverer:
         self._home = home
         self._docs_url = docs_url
         self._pacer = pacer
+        self._hold_seconds = hold_seconds
         self._calls = PacedCalls(pacer)
         self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
         self._permalinks: dict[tuple[str, str], str] = {}
@@ -100,8 +106,9 @@ class Deliverer:
         Outcomes come first and never wait behind a refresh: thread posts, DMs and cards not yet posted
         are claimed on their own, grouped by destination (a channel, or a requester's DM), served in
         parallel, each one's rows in order (a thread post needs the card's ts); one that Slack or its
-        budget holds back defers its remaining rows, without asking again. Card edits are claimed only
-        as many as chat.update's budget has room for; the rest stay due, coalescing into one edit each.
+        budget holds back defers its remaining rows, without asking again (so does one busy for
+        `hold_seconds`). Card edits are claimed only as many as chat.update's budget has room for; the
+        rest stay due, coalescing into one edit each.
         """
         handled = 0
         with self._queue_lock:
@@ -132,11 +139,15 @@ class Deliverer:
         return handled
 
     def _deliver_in_order(self, ids: list[int]) -> None:
+        started = time.monotonic()
         for index, outbox_id in enumerate(ids):
             wait = self._deliver_safely(outbox_id)
+            later = ids[index + 1 :]
+            if wait is None and later and time.monotonic() - started >= self._hold_seconds:
+                wait = STEP_ASIDE_SECONDS
             if wait is not None:
-                for later in ids[index + 1 :]:
-                    self._defer(later, seconds=wait)
+                for waiting in later:
+                    self._defer(waiting, seconds=wait)
                 return
 
     def _deliver_safely(self, outbox_id: int) -> float | None:
@@ -355,20 +366,13 @@ class Deliverer:
         if row is None:
             return
         failures = row.failures + 1
+        what = f"outbox {row.id} ({row.kind} for request {row.request_id})"
         if error in FALLBACK_ERRORS and row.fallback_reason is None and row.kind != OutboxKind.REQUESTER_DM:
             # Never again in this channel: the next pass takes it to the requester's DM.
             outbox.record_failure(self._engine, outbox_id, error=error, fall_back=True)
-            log.warning(
-                "outbox %s (%s for request %s): the channel refused it (%s); sending it to the "
-                "requester's DM instead",
-                row.id,
-                row.kind,
-                row.request_id,
-                error,
-            )
+            log.warning("%s: the channel refused it (%s); sending it to the requester's DM", what, error)
         elif error in PERMANENT_ERRORS or failures >= MAX_ATTEMPTS:
             outbox.record_failure(self._engine, outbox_id, error=error, dead=True)
-            what = f"outbox {row.id} ({row.kind} for request {row.request_id})"
             log.error("%s cannot be delivered: %s", what, error)
         else:
             delay = retry_after if retry_after is not None else min(2**failures, MAX_BACKOFF_SECONDS)
