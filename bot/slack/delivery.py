@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -54,9 +53,6 @@ FALLBACK_ERRORS = frozenset(
 )
 # How long a note waits for the post it points at, and how many permalinks we remember.
 WAIT_SECONDS = 2
-# A channel with a backlog (new cards go about one a second) steps aside after this long, so outcomes
-# queued meanwhile, there and elsewhere, are claimed within seconds, not after the whole backlog.
-HOLD_SECONDS, STEP_ASIDE_SECONDS = 5.0, 1.0
 _PERMALINK_CACHE = 1000
 
 
@@ -75,7 +71,6 @@ class Deliverer:
         home: HomePublisher | None = None,
         docs_url: str = DEFAULT_DOCS_BASE_URL,
         pacer: Pacer | None = None,
-        hold_seconds: float = HOLD_SECONDS,
     ) -> None:
         """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back."""
         self._engine = engine
@@ -89,7 +84,6 @@ class Deliverer:
         self._home = home
         self._docs_url = docs_url
         self._pacer = pacer
-        self._hold_seconds = hold_seconds
         self._calls = PacedCalls(pacer)
         self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
         self._permalinks: dict[tuple[str, str], str] = {}
@@ -106,9 +100,8 @@ class Deliverer:
         Outcomes come first and never wait behind a refresh: thread posts, DMs and cards not yet posted
         are claimed on their own, grouped by destination (a channel, or a requester's DM), served in
         parallel, each one's rows in order (a thread post needs the card's ts); one that Slack or its
-        budget holds back defers its remaining rows, without asking again (so does one busy for
-        `hold_seconds`). Card edits are claimed only as many as chat.update's budget has room for; the
-        rest stay due, coalescing into one edit each.
+        budget holds back defers its remaining rows, without asking again. Card edits are claimed only
+        as many as chat.update's budget has room for; the rest stay due, coalescing into one edit each.
         """
         handled = 0
         with self._queue_lock:
@@ -139,15 +132,10 @@ class Deliverer:
         return handled
 
     def _deliver_in_order(self, ids: list[int]) -> None:
-        started = time.monotonic()
         for index, outbox_id in enumerate(ids):
             wait = self._deliver_safely(outbox_id)
-            later = ids[index + 1 :]
-            if wait is None and later and time.monotonic() - started >= self._hold_seconds:
-                wait = STEP_ASIDE_SECONDS
             if wait is not None:
-                for waiting in later:
-                    self._defer(waiting, seconds=wait)
+                self._defer(*ids[index + 1 :], seconds=wait)
                 return
 
     def _deliver_safely(self, outbox_id: int) -> float | None:
@@ -358,8 +346,8 @@ class Deliverer:
             moved=moved,
         )
 
-    def _defer(self, outbox_id: int, *, seconds: float) -> None:
-        outbox.defer(self._engine, outbox_id, until=utcnow() + timedelta(seconds=seconds))
+    def _defer(self, *outbox_ids: int, seconds: float) -> None:
+        outbox.defer(self._engine, outbox_ids, until=utcnow() + timedelta(seconds=seconds))
 
     def _failed(self, outbox_id: int, error: str, retry_after: float | None) -> None:
         row = outbox.get(self._engine, outbox_id)
