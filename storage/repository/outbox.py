@@ -191,8 +191,8 @@ def place_card(
 
 
 def defer(engine: Engine, outbox_ids: Sequence[int], *, until: datetime) -> None:
-    """Not now: the rows wait (their channel is rate-limited or busy, or the post they follow is not out
-    yet). One statement for all of them: a busy channel defers hundreds at once."""
+    """Not now: the rows wait (their channel is rate-limited, or the post they follow is not out yet).
+    One statement for all of them: a rate-limited channel defers the rest of its rows at once."""
     if not outbox_ids:
         return
     values = {"next_attempt_at": until, "lease_owner": None, "lease_until": None}

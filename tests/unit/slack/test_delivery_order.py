@@ -18,12 +18,12 @@ from tests.servers import BOT_TOKEN
 CHANNEL = "C1"
 
 
-def _request(engine: Engine, name: str, *, channel: str = CHANNEL, card_ts: str | None = None) -> int:
+def _request(engine: Engine, name: str, *, card_ts: str | None = None) -> int:
     token = uuid.uuid4().hex
     with session_scope(engine) as session:
         row = ReplicaRequest(
-            channel_id=channel,
-            card_channel_id=channel if card_ts else None,
+            channel_id=CHANNEL,
+            card_channel_id=CHANNEL if card_ts else None,
             card_ts=card_ts,
             requester_id="U1",
             replica_name=name,
