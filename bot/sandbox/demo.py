@@ -113,9 +113,9 @@ def _story(workdir: Path, speed: float) -> None:
                 )
                 screen.submit_form(sender, form, fake.add_file(solo_photo_bytes, name="ana.png", user=USER))
                 card = screen.wait_for_card("Ana Demo", timeout=20 * speed)
-                screen.follow(card, until_replies=1, timeout=30 * speed)
+                screen.follow(card, until_replies=1, card_says="Preview ready", timeout=30 * speed)
                 _step("3. A few hours later (seconds here), tuning finishes")
-                screen.follow(card, until_replies=2, timeout=30 * speed, shown=1)
+                screen.follow(card, until_replies=2, card_says="Tuned", timeout=30 * speed, shown=1)
                 _outro()
             finally:
                 runtime.close()
@@ -217,8 +217,11 @@ class _Screen:
         print(_box(_render(card)))
         return card
 
-    def follow(self, card: dict[str, Any], *, until_replies: int, timeout: float, shown: int = 0) -> None:
-        """Shows the card's progress until the thread has `until_replies` replies; prints those after the
+    def follow(
+        self, card: dict[str, Any], *, until_replies: int, card_says: str, timeout: float, shown: int = 0
+    ) -> None:
+        """Shows the card's progress until the thread has `until_replies` replies and the card says
+        `card_says` (card edits are paced and go after the thread posts); prints the replies after the
         first `shown`."""
         shown_progress: set[str] = set()
         deadline = time.monotonic() + timeout
@@ -229,7 +232,7 @@ class _Screen:
                 shown_progress.add(progress.group(0))
                 print(f"  ↻ card updated · Progress {progress.group(0)}")
             replies = self._fake.thread(CHANNEL, card["ts"])
-            if len(replies) >= until_replies:
+            if len(replies) >= until_replies and card_says in _render(current):
                 print(f"  ↻ card updated · {_status_of(current)}")
                 print("\n  replica-bot replied in the thread:")
                 for reply in replies[shown:]:
