@@ -167,7 +167,13 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="replica_request.id", index=True)
     kind: str
-    # Unique per request and kind: a failure or completion can be queued only once, whatever races.
+    # Which one, where a request has several rows of one kind (one per approver, per sample video, …);
+    # None for the kinds a request has once.
+    subject: str | None = None
+    # Where it goes when not into the request's own card or thread: a user (their DM) or a channel.
+    recipient: str | None = None
+    # Unique per request, kind and subject: a failure or completion can be queued only once, whatever
+    # races.
     dedupe_key: str = Field(unique=True)
     status: str = Field(default=OutboxStatus.PENDING)
     version: int = 1
@@ -179,6 +185,8 @@ class OutboxMessage(SQLModel, table=True):
     attempted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     slack_ts: str | None = None
+    # Where a message sent to a `recipient` was posted (a user's DM channel), so it can be edited later.
+    posted_channel_id: str | None = None
     # Set when the channel refused the post for good (channel_not_found, is_archived, …): from then on it
     # goes to the requester's DM (fallback_channel_id, once opened) and never to the channel again.
     fallback_reason: str | None = None

@@ -312,7 +312,7 @@ class Lifecycle:
             target=self._target(transition),
             values={**values, "updated_at": utcnow()},
             queue=transition.queues,
-            arm=transition.card,
+            arm_card=transition.card,
             release_lease_of=release_lease_of,
             requester_id=requester_id,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import update
@@ -20,33 +20,68 @@ _requests = table(ReplicaRequest)
 _outbox = table(OutboxMessage)
 
 
-def _key(request_id: int, kind: OutboxKind) -> str:
-    return f"{request_id}:{kind}"
+class Queued(NamedTuple):
+    """A notification a change queues: its kind, which one (`subject`, where a request has several of
+    that kind) and, when it does not go into the request's card or thread, to whom (`recipient`)."""
+
+    kind: OutboxKind
+    subject: str | None = None
+    recipient: str | None = None
 
 
-def arm_card(session: Session, request_id: int) -> None:
-    """Ask for the request card to be (re)rendered; repeated calls before delivery coalesce into one."""
-    key = _key(request_id, OutboxKind.CARD)
+def _key(request_id: int, kind: OutboxKind, subject: str | None = None) -> str:
+    return f"{request_id}:{kind}" if subject is None else f"{request_id}:{kind}:{subject}"
+
+
+CARD = Queued(OutboxKind.CARD)
+
+
+def arm(session: Session, request_id: int, note: Queued = CARD) -> None:
+    """Ask for a message that is kept current (the request card, or a question whose message later says
+    what was decided) to be (re)rendered; repeated calls before delivery coalesce into one."""
+    key = _key(request_id, note.kind, note.subject)
     row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).first()
     if row is None:
-        session.add(OutboxMessage(request_id=request_id, kind=OutboxKind.CARD, dedupe_key=key))
+        session.add(_new_row(request_id, note, key))
         return
+    _bump(row)
+    session.add(row)
+
+
+def rearm_all(session: Session, request_id: int, kind: OutboxKind) -> int:
+    """Re-render every message of `kind` already queued for the request (each approver's, say); how many."""
+    rows = session.exec(
+        select(OutboxMessage).where(OutboxMessage.request_id == request_id, OutboxMessage.kind == kind)
+    ).all()
+    for row in rows:
+        _bump(row)
+        session.add(row)
+    return len(rows)
+
+
+def _bump(row: OutboxMessage) -> None:
     row.version += 1
     if row.status != OutboxStatus.DEAD:
         row.status = OutboxStatus.PENDING
         row.next_attempt_at = utcnow()
-    session.add(row)
 
 
-def enqueue_once(session: Session, request_id: int, kind: OutboxKind) -> bool:
+def enqueue_once(session: Session, request_id: int, note: OutboxKind | Queued) -> bool:
     """Queue a one-off notification; False if it was already queued (or sent) for this request."""
-    key = _key(request_id, kind)
+    note = note if isinstance(note, Queued) else Queued(note)
+    key = _key(request_id, note.kind, note.subject)
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
         return False
     # The unique dedupe_key is the real guard: a concurrent insert of the same key fails the transaction,
     # which rolls back the status change with it, so the other worker's identical change stands alone.
-    session.add(OutboxMessage(request_id=request_id, kind=kind, dedupe_key=key))
+    session.add(_new_row(request_id, note, key))
     return True
+
+
+def _new_row(request_id: int, note: Queued, key: str) -> OutboxMessage:
+    return OutboxMessage(
+        request_id=request_id, kind=note.kind, subject=note.subject, recipient=note.recipient, dedupe_key=key
+    )
 
 
 def get(engine: Engine, outbox_id: int) -> OutboxMessage | None:

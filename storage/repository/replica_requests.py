@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from storage.db import affected, is_unique_violation, session_scope
 from storage.group_insert import GroupInsert
 from storage.models import OutboxKind, OutboxMessage, ReplicaRequest, table
-from storage.repository.outbox import arm_card, enqueue_once
+from storage.repository.outbox import Queued, arm, enqueue_once
 
 _requests = table(ReplicaRequest)
 
@@ -107,13 +107,13 @@ def transition(
     sources: Sequence[str],
     target: str,
     values: Mapping[str, Any],
-    queue: Sequence[OutboxKind] = (),
-    arm: bool = False,
+    queue: Sequence[OutboxKind | Queued] = (),
+    arm_card: bool = False,
     release_lease_of: str | None = None,
     requester_id: str | None = None,
 ) -> ReplicaRequest | None:
     """Move the request to `target` if its status is one of `sources` (and, given `requester_id`, it is
-    theirs), writing `values` with it; queue `queue` once each and re-render its card (`arm`) in the same
+    theirs), writing `values` with it; queue `queue` once each and re-render its card (`arm_card`) in the same
     transaction. The moved request, or None if it was not in one of `sources` or the change was recorded
     elsewhere first. `release_lease_of`: also give up that worker's lease on the row."""
     condition = sa.and_(_requests.c.id == request_id, _requests.c.status.in_(list(sources)))
@@ -127,11 +127,11 @@ def transition(
             moved = affected(session.execute(update(_requests).where(condition).values(**assignments)))
             if moved != 1:
                 return None
-            for kind in queue:
-                if not enqueue_once(session, request_id, kind):
+            for note in queue:
+                if not enqueue_once(session, request_id, note):
                     raise _AlreadyQueued
-            if arm:
-                arm_card(session, request_id)
+            if arm_card:
+                arm(session, request_id)
             return session.get(ReplicaRequest, request_id)
     except _AlreadyQueued:
         return None

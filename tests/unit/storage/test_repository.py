@@ -303,7 +303,7 @@ def test_record_outbox_sent_rearms_a_row_that_changed_while_posting(engine: Engi
     (row,) = add_outbox(engine, request_id, 1, kind=OutboxKind.CARD, dedupe_key=card_key)
     leases.claim_due_outbox(engine, owner="d1")
     with session_scope(engine) as session:
-        outbox.arm_card(session, request_id)  # the card changed: version 2
+        outbox.arm(session, request_id)  # the card changed: version 2
     with engine.begin() as connection:
         outbox.record_outbox_sent(connection, row, ts="1.000100", rendered_version=1)
     (stored,) = outbox_rows(engine)
@@ -339,7 +339,7 @@ def test_place_card_keeps_the_first_post_unless_the_card_moved(engine: Engine) -
     assert (stored.card_channel_id, stored.card_ts) == ("D1", "2.000002")
 
 
-# --- enqueue_once and arm_card -----------------------------------------------------------------------------
+# --- enqueue_once and arm ---------------------------------------------------------------------------------
 
 
 def test_enqueue_once_queues_one_row(engine: Engine) -> None:
@@ -376,10 +376,10 @@ def test_enqueue_once_per_kind_and_request(engine: Engine) -> None:
     assert len(outbox_rows(engine)) == 4
 
 
-def test_arm_card_coalesces_into_one_row(engine: Engine) -> None:
+def test_arm_coalesces_into_one_row(engine: Engine) -> None:
     request_id = add_request(engine)
     with session_scope(engine) as session:
-        outbox.arm_card(session, request_id)
+        outbox.arm(session, request_id)
     (row,) = outbox_rows(engine)
     assert (row.kind, row.version, row.status) == (OutboxKind.CARD, 1, OutboxStatus.PENDING)
 
@@ -394,7 +394,7 @@ def test_arm_card_coalesces_into_one_row(engine: Engine) -> None:
     before = utcnow()
     for _ in range(3):
         with session_scope(engine) as session:
-            outbox.arm_card(session, request_id)
+            outbox.arm(session, request_id)
     (row,) = outbox_rows(engine)
     assert row.version == 4
     assert row.delivered_version == 1
@@ -403,27 +403,58 @@ def test_arm_card_coalesces_into_one_row(engine: Engine) -> None:
     assert leases.claim_due_outbox(engine, owner="d1") == [row.id]
 
 
-def test_arm_card_twice_in_one_transaction(engine: Engine) -> None:
+def test_arm_twice_in_one_transaction(engine: Engine) -> None:
     request_id = add_request(engine)
     with session_scope(engine) as session:
-        outbox.arm_card(session, request_id)
-        outbox.arm_card(session, request_id)
+        outbox.arm(session, request_id)
+        outbox.arm(session, request_id)
     (row,) = outbox_rows(engine)
     assert row.version == 2
 
 
-def test_arm_card_leaves_a_dead_row_dead(engine: Engine) -> None:
+def test_arm_leaves_a_dead_row_dead(engine: Engine) -> None:
     request_id = add_request(engine)
     with session_scope(engine) as session:
-        outbox.arm_card(session, request_id)
+        outbox.arm(session, request_id)
     with session_scope(engine) as session:
         stored = session.exec(select(OutboxMessage)).one()
         stored.status = OutboxStatus.DEAD
         session.add(stored)
     with session_scope(engine) as session:
-        outbox.arm_card(session, request_id)
+        outbox.arm(session, request_id)
     (row,) = outbox_rows(engine)
     assert (row.status, row.version) == (OutboxStatus.DEAD, 2)
+
+
+def test_one_row_per_subject_of_a_kind(engine: Engine) -> None:
+    request_id = add_request(engine)
+    approvers = [outbox.Queued(OutboxKind.FAILURE, subject=s, recipient=s) for s in ("U1", "U2")]
+    with session_scope(engine) as session:
+        assert all(outbox.enqueue_once(session, request_id, note) for note in approvers)
+    with session_scope(engine) as session:
+        assert not outbox.enqueue_once(session, request_id, approvers[1])
+        # The same kind without a subject is another row still.
+        assert outbox.enqueue_once(session, request_id, OutboxKind.FAILURE)
+    rows = sorted(outbox_rows(engine), key=lambda r: r.subject or "")
+    assert [(r.subject, r.recipient) for r in rows] == [(None, None), ("U1", "U1"), ("U2", "U2")]
+
+
+def test_rearm_all_renders_every_subject_again(engine: Engine) -> None:
+    request_id, other = add_request(engine), add_request(engine)
+    with session_scope(engine) as session:
+        for subject in ("U1", "U2"):
+            outbox.arm(session, request_id, outbox.Queued(OutboxKind.FAILURE, subject=subject))
+        outbox.arm(session, other, outbox.Queued(OutboxKind.FAILURE, subject="U1"))
+    with session_scope(engine) as session:
+        for stored in session.exec(select(OutboxMessage)).all():
+            stored.status, stored.delivered_version = OutboxStatus.SENT, 1
+            session.add(stored)
+    with session_scope(engine) as session:
+        assert outbox.rearm_all(session, request_id, OutboxKind.FAILURE) == 2
+    by_request = sorted((r.request_id, r.version, r.status) for r in outbox_rows(engine))
+    assert by_request == sorted(
+        [(request_id, 2, OutboxStatus.PENDING)] * 2 + [(other, 1, OutboxStatus.SENT)]
+    )
 
 
 # --- migrations ------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def fail(engine: Engine, request_id: int, values: dict[str, Any] | None = None) 
         target=S.FAILED,
         values=values if values is not None else {"error_code": "face_not_found"},
         queue=OUTCOME,
-        arm=True,
+        arm_card=True,
     )
 
 
@@ -76,7 +76,7 @@ def stall(engine: Engine, request_id: int) -> ReplicaRequest | None:
         target=S.TRAINING,
         values={"last_polled_at": utcnow()},
         queue=(OutboxKind.STUCK,),
-        arm=True,
+        arm_card=True,
     )
 
 
@@ -139,7 +139,7 @@ def test_requester_id_restricts_the_move_to_their_request(engine: Engine) -> Non
 def test_a_move_queues_each_kind_once_and_rearms_the_card(engine: Engine) -> None:
     request_id = add_request(engine)
     with session_scope(engine) as session:
-        outbox.arm_card(session, request_id)
+        outbox.arm(session, request_id)
     # The card was delivered: sent, and not due again for a long while.
     with session_scope(engine) as session:
         card = session.exec(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.CARD)).one()
