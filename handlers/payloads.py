@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.errors import RequestGone
 from bot.domain.requests import Requester
 from bot.slack.files import SlackFile, photo_files
 
 Payload = dict[str, Any]
 
-_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+# Mentions are taken out of a message's text (the bot's own, mostly), except the person `for=` names.
+_MENTION = re.compile(r"(?<![Ff][Oo][Rr]=)<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,14 @@ class Click:
         channel = (body.get("channel") or {}).get("id")
         value = str(action.get("value") or "")
         return cls(body["user"]["id"], channel or None, value, body.get("trigger_id", ""))
+
+
+def request_id_of(value: str) -> int:
+    """The request a button names by its value; RequestGone when the value is not one."""
+    try:
+        return int(value)
+    except ValueError:
+        raise RequestGone() from None
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,9 @@ class FormSubmission:
     name: str | None
     voice: str | None
     rights_affirmed: bool
+    # "Whose face is it?" and the colleague picked, when the form asked (older forms did not).
+    likeness: str | None = None
+    depicted_id: str | None = None
 
     @classmethod
     def read(cls, body: Payload, view: Payload) -> FormSubmission:
@@ -156,6 +169,10 @@ class FormSubmission:
             name=(values.get("name", {}).get("value", {}) or {}).get("value"),
             voice=voice.get("value") if voice else None,
             rights_affirmed=bool(values.get("rights", {}).get("value", {}).get("selected_options")),
+            likeness=((values.get("likeness", {}).get("value", {}) or {}).get("selected_option") or {}).get(
+                "value"
+            ),
+            depicted_id=(values.get("depicted", {}).get("value", {}) or {}).get("selected_user"),
         )
 
 

@@ -7,12 +7,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.domain.access import Access
+from bot.domain.audit import Audit
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.domain.deletion import DeletionService
 from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.resubmission import Resubmission
 from bot.domain.submission import SubmissionService
+from bot.domain.waits import Waits
 from bot.slack.home_tab import HomePublisher
 from bot.slack.intake import Intake
 
@@ -42,3 +44,20 @@ class Services:
     docs_url: str = DEFAULT_DOCS_BASE_URL
     # The choices under a photo Tavus' own check failed.
     photo_choices: PhotoChoices | None = None
+    # The answers of the colleague in the photo and of the approvers, and the record of them.
+    waits: Waits | None = None
+    audit: Audit | None = None
+
+    @property
+    def faces(self) -> tuple[str, ...]:
+        """The answers the create form offers to "Whose face is it?" (none when consent is not asked)."""
+        rules = self.submission.rules
+        if rules.likeness_consent == "off":
+            return ()
+        outside = () if rules.likeness_outside == "deny" else ("outside",)
+        return ("self", "colleague", *outside)
+
+    def answers(self) -> Waits:
+        if self.waits is None:
+            raise RuntimeError("consent and approvals are not wired in this runtime")
+        return self.waits

@@ -57,12 +57,41 @@ class RequestStatus(StrEnum):
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     # Deleted in Tavus at the requester's (or an admin's) request.
     DELETED = "deleted"
+    # The colleague in the photo was asked in a DM; nothing of the photo has reached Tavus.
+    AWAITING_CONSENT = "awaiting_consent"
+    # An approver must agree before the team's credits are spent; the checks have run.
+    AWAITING_APPROVAL = "awaiting_approval"
+    # The person in the photo said no; the photo was purged.
+    DECLINED = "declined"
+    # An approver said no, with a reason the requester sees.
+    DENIED = "denied"
+    # Nobody answered within CONSENT_EXPIRES_HOURS / APPROVAL_EXPIRES_HOURS.
+    EXPIRED = "expired"
 
 
 IN_FLIGHT = (RequestStatus.TRAINING, RequestStatus.PREVIEW_READY)
 TERMINAL = (
-    RequestStatus.COMPLETED, RequestStatus.FAILED, RequestStatus.SUBMIT_FAILED, RequestStatus.DELETED
+    RequestStatus.COMPLETED,
+    RequestStatus.FAILED,
+    RequestStatus.SUBMIT_FAILED,
+    RequestStatus.DELETED,
+    RequestStatus.DECLINED,
+    RequestStatus.DENIED,
+    RequestStatus.EXPIRED,
 )
+# Ended by someone else's "no" (or nobody's answer): the photo is purged at once.
+REFUSED_BY_OTHERS = (RequestStatus.DECLINED, RequestStatus.DENIED, RequestStatus.EXPIRED)
+# Waiting for someone other than the requester to answer; each wait expires.
+WAITING_FOR_OTHERS = (RequestStatus.AWAITING_CONSENT, RequestStatus.AWAITING_APPROVAL)
+
+
+class Likeness(StrEnum):
+    """Whose face a request is of."""
+
+    SELF = "self"
+    COLLEAGUE = "colleague"
+    # Someone outside the workspace, or a synthetic character.
+    OUTSIDE = "outside"
 
 
 class ReplicaRequest(SQLModel, table=True):
@@ -135,6 +164,32 @@ class ReplicaRequest(SQLModel, table=True):
     # When the phoenix-4.5 preview became usable.
     preview_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
+    # Whose face it is (`Likeness`; None until the requester says) and, for a colleague, who.
+    likeness: str | None = None
+    depicted_id: str | None = Field(default=None, index=True)
+    # The colleague's answer ("allowed", "declined", "expired"; "asked" while waiting), who gave it
+    # (always the depicted person) and when, with the note they may add to a "no".
+    consent_status: str | None = None
+    consent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    consent_note: str | None = Field(default=None, sa_column=Column(Text))
+    # The approvers' decision ("approved", "denied", "expired"; "asked" while waiting), by whom, when, why.
+    approval_status: str | None = None
+    approval_by: str | None = None
+    approval_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    approval_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # When the current wait for someone else's answer runs out.
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When the photo passed the local checks (a request resumed after an answer goes on from there), and
+    # when the requester saw what the offline photo check doubted and chose to go on.
+    checked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    findings_accepted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Set once Tavus' image check has been asked (whatever it said, or that it could not say), so a
+    # request resumed after an answer asks it once.
+    tavus_checked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The photo the bot hosts for this request (its media key) and a small copy shown to the people asked.
+    photo_key: str | None = None
+    thumbnail_url: str | None = Field(default=None, sa_column=Column(Text))
+
 
 class OutboxKind(StrEnum):
     # One card row per request, re-armed on every change: delivery renders the latest state, so a burst
@@ -149,6 +204,23 @@ class OutboxKind(StrEnum):
     TUNING_FAILED = "tuning_failed"
     # A short DM to the requester pointing at the failure/completion post; queued with it, sent after it.
     REQUESTER_DM = "requester_dm"
+    # The colleague in the photo is asked in a DM (Allow / Decline); edited to say what was decided.
+    CONSENT_ASK = "consent_ask"
+    # One per approver (a DM), or one post in APPROVAL_CHANNEL; edited to say who decided what.
+    APPROVAL_ASK = "approval_ask"
+    # In the request's thread: the colleague said no (and, later, the note they added).
+    DECLINED = "declined"
+    DECLINE_NOTE = "decline_note"
+    # In the request's thread: an approver said no, and why.
+    DENIED = "denied"
+    # In the request's thread: nobody answered in time.
+    EXPIRED = "expired"
+    # In the request's thread: the DM to the colleague could not be sent (whom to ask instead, and how).
+    CONSENT_UNREACHABLE = "consent_unreachable"
+
+
+# Kept current after they are posted (edited in place when the request changes).
+EDITABLE = (OutboxKind.CARD, OutboxKind.CONSENT_ASK, OutboxKind.APPROVAL_ASK)
 
 
 class OutboxStatus(StrEnum):
@@ -200,6 +272,24 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lease_owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Decision(SQLModel, table=True):
+    """Every decision about whose face a request is and whether it may be made: who, what, when, and for
+    which request. Written in the same transaction as the move it caused; the audit reads it."""
+
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="replica_request.id", index=True)
+    # likeness, consent, approval or cancel.
+    topic: str
+    # What was decided: self/colleague/outside; allowed/declined; approved/denied; expired; cancelled.
+    outcome: str
+    # Who decided (None when the wait expired).
+    by_user: str | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 class SlackBudget(SQLModel, table=True):

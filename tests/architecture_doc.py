@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.domain.lifecycle import state_diagram
+from bot.domain.transitions import state_diagram
 from tests.paths import DOCS
 
 ARCHITECTURE = DOCS / "architecture.md"

@@ -14,7 +14,8 @@ from bot.domain.errors import (
     NotPermitted,
     ReplicaNotVisible,
 )
-from bot.domain.lifecycle import DELETE, Lifecycle
+from bot.domain.lifecycle import Lifecycle
+from bot.domain.transitions import DELETE
 from bot.tavus import TavusClient, TavusError, TavusNotFound
 from storage.db import Engine
 from storage.models import ReplicaRequest, RequestStatus

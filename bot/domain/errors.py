@@ -23,6 +23,14 @@ class Action(StrEnum):
     RETRY = "retry"
     # What to do with a photo Tavus' check failed: submit anyway, let Tavus fix it, or use another.
     CHOOSE = "choose"
+    # Say whose face it is (the requester's answer to the likeness question).
+    LIKENESS = "likeness"
+    # Allow or decline a replica of one's own face (only the person in the photo).
+    CONSENT = "consent"
+    # Approve or deny a request before credits are spent (only an approver, never the requester).
+    APPROVE = "approve"
+    # See the record of who asked for whose face (admins).
+    AUDIT = "audit"
 
 
 class CannotAutoFix(Refusal):
@@ -144,10 +152,48 @@ class DeletionNotConfirmed(Refusal):
     """Tavus did not confirm the deletion; nothing changed here."""
 
 
+class PersonProblem(StrEnum):
+    """Why the person named as the face cannot be asked."""
+
+    NOT_FOUND = "not_found"  # no such user in this workspace
+    BOT = "bot"  # an app or bot user
+    DEACTIVATED = "deactivated"  # the account was deactivated
+
+
+class PersonCannotConsent(Refusal):
+    """The face named is not a person who can be asked: nothing is submitted."""
+
+    def __init__(self, user_id: str, problem: PersonProblem) -> None:
+        super().__init__(f"{user_id}: {problem}")
+        self.user_id = user_id
+        self.problem = problem
+
+
+class OutsideNotAllowed(Refusal):
+    """LIKENESS_OUTSIDE=deny: faces of people outside the workspace (or synthetic ones) are not taken."""
+
+
+class NoApprover(Refusal):
+    """An approval is needed, but nobody other than the requester can give it (APPROVERS, ADMIN_USER_IDS)."""
+
+
+class OwnRequest(Refusal):
+    """An approver cannot approve (or deny) their own request."""
+
+
+class AlreadyDecided(Refusal):
+    """The question was answered already (the first answer wins), or the wait ended; `now` is the
+    request's status, which says how."""
+
+    def __init__(self, now: str) -> None:
+        super().__init__(now)
+        self.now = now
+
+
 class SubmitProblem(StrEnum):
     """Why a request ended without training (stored in `submit_error`, with a detail after a colon)."""
 
-    CANCELLED = "cancelled"  # the requester said no to a question
+    CANCELLED = "cancelled"  # the requester said no to a question, or withdrew a request while it waited
     TAVUS_REFUSED = "tavus_refused"  # Tavus answered 400/422; the detail is its reason
     TAVUS_MISCONFIGURED = "tavus_misconfigured"  # our API key or account (401/403): the operator's to fix
     TAVUS_UNAVAILABLE = "tavus_unavailable"  # 429/5xx/network after every retry

@@ -1,7 +1,9 @@
 """The request lifecycle: every status a replica request can have, every move between them, and what each
 move queues for Slack. This is the only place a request's status changes.
 
-Each move is a row of `TRANSITIONS` and one method of `Lifecycle`. A move is a compare-and-set in the
+Each move is a row of `TRANSITIONS` (`bot.domain.transitions`) and one method of `Lifecycle`, or, for the
+answers of people other than the requester, of `bot.domain.waits.Waits`; all go through `Lifecycle.move`. A
+move is a compare-and-set in the
 database (`storage.repository.replica_requests.transition`): it happens only from the statuses it names,
 and writes the notifications it causes (the outbox) in the same transaction. So a crash loses neither,
 two workers recording the same change cannot both succeed, and each notification is queued once.
@@ -10,102 +12,42 @@ two workers recording the same change cannot both succeed, and each notification
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import SubmitProblem
 from bot.domain.requests import SubmitError
+from bot.domain.transitions import (
+    ASK_APPROVAL,
+    ASK_CONSENT,
+    CANCEL,
+    COMPLETE,
+    CONFIRM,
+    CREATE_FAILED,
+    DELETE,
+    FAIL,
+    GIVE_UP,
+    HOLD,
+    PREVIEW,
+    PREVIEW_LOST,
+    PROGRESS,
+    RECEIVE,
+    REFUSE,
+    STALL,
+    START,
+    SUBMIT,
+    TUNE,
+    TUNING_FAIL,
+    TUNING_PROGRESS,
+    TUNING_STALL,
+    Transition,
+)
 from storage.db import Engine
-from storage.models import OutboxKind, ReplicaRequest, RequestStatus, utcnow
+from storage.models import OutboxKind, ReplicaRequest, utcnow
 from storage.repository import replica_requests
-
-S = RequestStatus
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    # None among the sources: the move creates the request. A None target: it removes the row.
-    sources: tuple[RequestStatus | None, ...]
-    target: RequestStatus | None
-    # What brings the move about, in a few words (for the diagram).
-    trigger: str
-    # The notifications queued with it, each at most once per request.
-    queues: tuple[OutboxKind, ...] = ()
-    # Whether the request card is (re)rendered.
-    card: bool = False
-    # The requester hears about it at once, in the reply to what they did (not through the outbox).
-    answered: bool = False
-
-
-RECEIVE = Transition("receive", (None,), S.RECEIVED, "request acked, written before the ack")
-HOLD = Transition(
-    "hold", (None, S.RECEIVED), S.AWAITING_CONFIRMATION, "rights, consent or a doubtful photo to confirm",
-    answered=True,
-)
-SUBMIT = Transition("submit", (None, S.RECEIVED), S.SUBMITTING, "photo checked, nothing to ask")
-REFUSE = Transition("refuse", (S.RECEIVED,), None, "photo refused, the row is removed", answered=True)
-GIVE_UP = Transition(
-    "give_up", (S.RECEIVED,), S.SUBMIT_FAILED, "our own error while checking, or after a restart",
-    answered=True,
-)
-CONFIRM = Transition("confirm", (S.AWAITING_CONFIRMATION,), S.SUBMITTING, "the requester confirms")
-CANCEL = Transition(
-    "cancel", (S.AWAITING_CONFIRMATION,), S.SUBMIT_FAILED, "the requester declines", answered=True
-)
-CREATE_FAILED = Transition(
-    "create_failed", (S.SUBMITTING,), S.SUBMIT_FAILED, "Tavus refuses or stays down", answered=True
-)
-START = Transition("start", (S.SUBMITTING,), S.TRAINING, "Tavus created the replica", card=True)
-PROGRESS = Transition("progress", (S.TRAINING,), S.TRAINING, "a poll sees new progress", card=True)
-STALL = Transition(
-    "stall", (S.TRAINING,), S.TRAINING, "no progress for STUCK_AFTER_HOURS", queues=(OutboxKind.STUCK,),
-    card=True,
-)
-COMPLETE = Transition(
-    "complete", (S.TRAINING,), S.COMPLETED, "Tavus says completed",
-    queues=(OutboxKind.COMPLETION, OutboxKind.REQUESTER_DM), card=True,
-)
-FAIL = Transition(
-    "fail", (S.TRAINING,), S.FAILED, "Tavus says error, or the replica is gone",
-    queues=(OutboxKind.FAILURE, OutboxKind.REQUESTER_DM), card=True,
-)
-# phoenix-4.5: `completed` is a usable, watermarked preview; tuning goes on for hours and ends either way
-# with a face that works. The requester's DM went with the preview, the moment the face became usable.
-PREVIEW = Transition(
-    "preview", (S.TRAINING,), S.PREVIEW_READY, "phoenix-4.5 says completed, tuning not finished",
-    queues=(OutboxKind.PREVIEW_READY, OutboxKind.REQUESTER_DM), card=True,
-)
-TUNING_PROGRESS = Transition(
-    "tuning_progress", (S.PREVIEW_READY,), S.PREVIEW_READY, "a poll sees tuning progress", card=True
-)
-TUNING_STALL = Transition(
-    "tuning_stall", (S.PREVIEW_READY,), S.PREVIEW_READY, "tuning shows no progress for STUCK_AFTER_HOURS",
-    queues=(OutboxKind.STUCK,), card=True,
-)
-TUNE = Transition(
-    "tune", (S.PREVIEW_READY,), S.COMPLETED, "finetune_status completed: the watermark is gone",
-    queues=(OutboxKind.TUNED,), card=True,
-)
-TUNING_FAIL = Transition(
-    "tuning_fail", (S.PREVIEW_READY,), S.COMPLETED, "finetune_status errored: the preview stays usable",
-    queues=(OutboxKind.TUNING_FAILED,), card=True,
-)
-PREVIEW_LOST = Transition(
-    "preview_lost", (S.PREVIEW_READY,), S.FAILED, "Tavus says error, or the face is gone",
-    queues=(OutboxKind.FAILURE,), card=True,
-)
-DELETE = Transition(
-    "delete", (S.TRAINING, S.PREVIEW_READY, S.COMPLETED, S.FAILED), S.DELETED, "/replica delete", card=True,
-    answered=True,
-)
-
-TRANSITIONS: tuple[Transition, ...] = (
-    RECEIVE, HOLD, SUBMIT, REFUSE, GIVE_UP, CONFIRM, CANCEL, CREATE_FAILED, START, PROGRESS, STALL,
-    COMPLETE, FAIL, PREVIEW, TUNING_PROGRESS, TUNING_STALL, TUNE, TUNING_FAIL, PREVIEW_LOST, DELETE,
-)
+from storage.repository.outbox import Queued
 
 
 @dataclass(frozen=True)
@@ -156,7 +98,21 @@ class Lifecycle:
         transition = HOLD if hold else SUBMIT
         if received_id is None:
             return replica_requests.insert(self._engine, {**fields, "status": self._target(transition)})
-        return self._move(transition, received_id, fields)
+        return self.move(transition, received_id, fields)
+
+    def ask_consent(
+        self, request_id: int, values: Mapping[str, Any], depicted_id: str
+    ) -> ReplicaRequest | None:
+        """The face is a colleague's: they are asked in a DM, and the card goes up saying so."""
+        note = Queued(OutboxKind.CONSENT_ASK, recipient=depicted_id)
+        return self.move(ASK_CONSENT, request_id, values, notes=[note])
+
+    def ask_approval(
+        self, request_id: int, values: Mapping[str, Any], asked: Sequence[str]
+    ) -> ReplicaRequest | None:
+        """An approver must agree: each one in `asked` (a user, or the approvals channel) gets a message."""
+        notes = [Queued(OutboxKind.APPROVAL_ASK, subject=who, recipient=who) for who in asked]
+        return self.move(ASK_APPROVAL, request_id, values, notes=notes)
 
     def refuse(self, received_id: int) -> bool:
         """The photo was refused: nothing goes to Tavus and no request is left behind. False if another
@@ -167,17 +123,27 @@ class Lifecycle:
 
     def give_up(self, received_id: int, error: SubmitError) -> None:
         """A received request that cannot be processed: stop resuming it, keeping why."""
-        self._move(GIVE_UP, received_id, _closed(error))
+        self.move(GIVE_UP, received_id, _closed(error))
 
-    def confirm(self, request_id: int, user_id: str) -> ReplicaRequest | None:
-        """The requester confirmed (affirming the rights as they did): None if it was confirmed already."""
+    def confirm(
+        self, request_id: int, user_id: str, *, likeness: str | None = None, depicted_id: str | None = None
+    ) -> ReplicaRequest | None:
+        """The requester answered (affirming the rights as they did, having seen the photo check's doubts;
+        with `likeness`, saying whose face it is): the checks go on. None if it was answered already."""
         now = utcnow()
-        return self._move(CONFIRM, request_id, {"rights_affirmed_by": user_id, "rights_affirmed_at": now})
+        values: dict[str, Any] = {
+            "rights_affirmed_by": user_id, "rights_affirmed_at": now, "findings_accepted_at": now
+        }
+        decision = None
+        if likeness is not None:
+            values |= {"likeness": likeness, "depicted_id": depicted_id}
+            decision = {"topic": "likeness", "outcome": likeness, "by_user": user_id, "note": depicted_id}
+        return self.move(CONFIRM, request_id, values, decision=decision)
 
     def cancel(self, request_id: int, user_id: str) -> bool:
         """The requester declined; only theirs, and only while it waits for them."""
         error = SubmitError(SubmitProblem.CANCELLED)
-        return self._move(CANCEL, request_id, _closed(error), requester_id=user_id) is not None
+        return self.move(CANCEL, request_id, _closed(error), requester_id=user_id) is not None
 
     def choose_photo(
         self, request_id: int, user_id: str, *, choice: str, affirms_rights: bool
@@ -186,24 +152,25 @@ class Lifecycle:
         "anyway", or "auto_fix" for Tavus' fixer); who and when are kept. None if already chosen."""
         now = utcnow()
         values: dict[str, Any] = {"photo_choice": choice, "photo_choice_by": user_id, "photo_choice_at": now}
+        values["findings_accepted_at"] = now
         if affirms_rights:
             values |= {"rights_affirmed_by": user_id, "rights_affirmed_at": now}
-        return self._move(CONFIRM, request_id, values)
+        return self.move(CONFIRM, request_id, values)
 
     def set_aside(self, request_id: int) -> bool:
         """Another photo is coming instead (the caller checked it is the requester's or an admin's wish)."""
-        return self._move(CANCEL, request_id, _closed(SubmitError(SubmitProblem.CANCELLED))) is not None
+        return self.move(CANCEL, request_id, _closed(SubmitError(SubmitProblem.CANCELLED))) is not None
 
     # --- Tavus ------------------------------------------------------------------------------------------
 
     def create_failed(self, request_id: int, error: SubmitError) -> ReplicaRequest | None:
-        return self._move(CREATE_FAILED, request_id, _closed(error))
+        return self.move(CREATE_FAILED, request_id, _closed(error))
 
     def start(self, request_id: int, replica_id: str, *, first_poll_at: datetime) -> ReplicaRequest | None:
         """Tavus created the replica: training starts, the card goes up. The lease taken for the create
         (a reconciliation's) is released."""
         now = utcnow()
-        return self._move(
+        return self.move(
             START,
             request_id,
             {
@@ -287,36 +254,47 @@ class Lifecycle:
     def delete(self, request_id: int, user_id: str, *, finished_at: datetime | None) -> ReplicaRequest | None:
         now = utcnow()
         values = {"deleted_by": user_id, "deleted_at": now, "finished_at": finished_at or now}
-        return self._move(DELETE, request_id, values)
+        return self.move(DELETE, request_id, values)
 
     # --- the one way a status changes ------------------------------------------------------------------
 
     def _polled(self, transition: Transition, request_id: int, poll: Poll, values: Mapping[str, Any]) -> bool:
         """A move a poll found, written with the poll's bookkeeping; False if it did not happen."""
-        moved = self._move(transition, request_id, {**poll.values(), **values}, release_lease_of=poll.owner)
+        moved = self.move(transition, request_id, {**poll.values(), **values}, release_lease_of=poll.owner)
         return moved is not None
 
-    def _move(
+    def move(
         self,
         transition: Transition,
         request_id: int,
         values: Mapping[str, Any],
         *,
+        notes: Sequence[Queued] = (),
+        decision: Mapping[str, Any] | None = None,
         release_lease_of: str | None = None,
         requester_id: str | None = None,
     ) -> ReplicaRequest | None:
+        """Make `transition` for the request, writing `values`, if it is in one of the move's sources; None
+        if not (or another worker made it first). `notes` are the addressed messages the move queues (who
+        is asked: `Queued` rows of the kinds it names), in place of a plain row of their kind;
+        `decision`, who decided what, is recorded in the same transaction."""
+        addressed = {note.kind for note in notes}
+        assert addressed <= set(transition.queues), f"{transition.name} does not queue {addressed}"
+        queue: list[OutboxKind | Queued] = [*notes, *(k for k in transition.queues if k not in addressed)]
         moved = replica_requests.transition(
             self._engine,
             request_id,
             sources=[str(s) for s in transition.sources if s is not None],
             target=self._target(transition),
             values={**values, "updated_at": utcnow()},
-            queue=transition.queues,
+            queue=queue,
             arm_card=transition.card,
+            rearm=transition.rearms,
+            decision=decision,
             release_lease_of=release_lease_of,
             requester_id=requester_id,
         )
-        if moved is not None and (transition.queues or transition.card):
+        if moved is not None and (transition.queues or transition.card or transition.rearms):
             self._on_queued()
         return moved
 
@@ -328,43 +306,3 @@ class Lifecycle:
 
 def _closed(error: SubmitError) -> dict[str, Any]:
     return {"submit_error": error.stored(), "finished_at": utcnow()}
-
-
-
-# --- the picture in docs/architecture.md ---------------------------------------------------------------
-
-# What each outbox kind is, as a reader of the diagram would call it.
-_QUEUED_NAMES = {
-    OutboxKind.CARD: "card",
-    OutboxKind.FAILURE: "failure post",
-    OutboxKind.COMPLETION: "completion post",
-    OutboxKind.STUCK: "stall notice",
-    OutboxKind.REQUESTER_DM: "DM to the requester",
-    OutboxKind.PREVIEW_READY: "preview post",
-    OutboxKind.TUNED: "tuned post",
-    OutboxKind.TUNING_FAILED: "tuning-failed post",
-}
-
-
-def state_diagram() -> str:
-    """`TRANSITIONS` as a Mermaid state diagram: every status, every move, and what each move queues."""
-    lines = ["stateDiagram-v2"]
-    for transition in TRANSITIONS:
-        sources = transition.sources
-        target = transition.target.value if transition.target is not None else "[*]"
-        told = [_QUEUED_NAMES[kind] for kind in transition.queues]
-        if transition.card:
-            told.append("card")
-        if transition.answered:
-            told.append("reply to the requester")
-        label = f"{transition.name} ({transition.trigger})"
-        if told:
-            label += " ⇒ " + ", ".join(told)
-        for source in sources:
-            start = source.value if source is not None else "[*]"
-            lines.append(f"    {start} --> {target}: {label}")
-    ends = {str(t.target) for t in TRANSITIONS if t.target is not None} - {
-        str(s) for t in TRANSITIONS for s in t.sources if s is not None
-    }
-    lines.extend(f"    {status} --> [*]" for status in sorted(ends))
-    return "\n".join(lines)

@@ -40,7 +40,7 @@ class PhotoChoices:
         self._confirm_rights = confirm_rights
 
     def submit(self, value: str, user_id: str, *, auto_fix: bool) -> ReplicaRequest:
-        """"Submit anyway" or "Let Tavus fix it": the request, ready for `send_to_tavus`. Raises the
+        """"Submit anyway" or "Let Tavus fix it": the request, "received" again for `proceed`. Raises the
         refusal that says why not (someone else's photo, already chosen, the fixer cannot help)."""
         request = self._held(value, user_id)
         verdict = TavusVerdict.parse(request.tavus_verdict)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from bot.domain.errors import SubmissionFailed
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.requests import ReplicaDraft, SubmitError
-from bot.domain.submission import SubmissionService, draft_of
+from bot.domain.submission import SubmissionService
 from bot.tavus import Replica, TavusClient, TavusError
 from storage.db import Engine
 from storage.models import ReplicaRequest, RequestStatus
@@ -44,16 +44,18 @@ class Recovery:
         # Longer than the Tavus client's worst case with retries, so a slow create is never taken for a crash.
         self._stalled_after = stalled_after
 
-    def claim_received(self) -> list[ReplicaDraft]:
-        """Requests acked before a crash and never checked, as drafts to check and submit again (the caller
-        knows how to fetch an uploaded photo from Slack and where to answer)."""
+    def claim_received(self) -> list[ReplicaRequest]:
+        """Requests a crash left "received": acked and never checked (the caller checks them again, as
+        drafts: it knows how to fetch an uploaded photo from Slack and where to answer), or checked and
+        answered, with their next gate to take (`SubmissionService.proceed`)."""
         ids = leases.claim_stalled_submissions(
             self._engine, owner=self._owner, older_than=self._stalled_after, status=RequestStatus.RECEIVED
         )
         requests = replica_requests.get_many(self._engine, ids)
         for request in requests:
-            log.info("request %s was acked but never checked before a restart; checking it now", request.id)
-        return [draft_of(request) for request in requests]
+            done = "was answered" if request.checked_at else "was acked but never checked"
+            log.info("request %s %s before a restart; going on with it now", request.id, done)
+        return requests
 
     def give_up(self, draft: ReplicaDraft, error: SubmitError) -> None:
         """A received request that cannot be processed: stop resuming it, keeping why."""

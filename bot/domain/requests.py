@@ -8,7 +8,7 @@ from enum import StrEnum
 from bot.domain.errors import SubmitProblem
 from bot.domain.image_checks import TavusVerdict
 from bot.photos.offline_check import Finding
-from storage.models import ReplicaRequest
+from storage.models import Likeness, ReplicaRequest
 
 DEFAULT_REPLICA_NAME = "Replica from Slack"
 MAX_NAME_LENGTH = 80
@@ -32,6 +32,9 @@ class CreateArgs:
     name: str | None = None
     # `model=`: the face model for this request only (else TAVUS_MODEL_NAME, else Tavus' default).
     model: str | None = None
+    # `for=`: whose face it is (None: not said), and the colleague's user id for `Likeness.COLLEAGUE`.
+    likeness: Likeness | None = None
+    depicted_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class ReplicaDraft:
     received_id: int | None = None
     # The model the face will be trained with (`SubmissionRules.model_for`), stored with the request.
     model_name: str | None = None
+    # Whose face it is, when said (`for=`, the form's picker); None: the requester is asked.
+    likeness: Likeness | None = None
+    depicted_id: str | None = None
 
     @property
     def uploaded(self) -> bool:
@@ -63,7 +69,8 @@ class ReplicaDraft:
 class Question(StrEnum):
     """What the requester must confirm before anything is submitted."""
 
-    RIGHTS = "rights"  # the rights to the likeness (REQUIRE_CONSENT_CONFIRMATION)
+    RIGHTS = "rights"  # the rights to the likeness (REQUIRE_CONSENT_CONFIRMATION, LIKENESS_CONSENT=off)
+    WHOSE_FACE = "whose_face"  # me, a colleague, or someone outside (it answers RIGHTS too)
     VIDEO_CONSENT = "video_consent"  # a training video without a consent video opens with the statement
 
 
@@ -95,12 +102,19 @@ class Held:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Recorded, waiting for someone else: the colleague in the photo, or an approver. The card says so."""
+
+    request: ReplicaRequest
+
+
+@dataclass(frozen=True)
 class Superseded:
     """Another worker finished this request first (one resumed after a crash while this one was slow):
     it has reported already, so there is nothing to say here."""
 
 
-Outcome = Submitted | Held | Superseded
+Outcome = Submitted | Held | Waiting | Superseded
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,20 @@
-"""Submitting a replica request: check what Tavus will download, record the request, create the replica.
+"""Submitting a replica request: check what Tavus will download, record the request, take it through its
+gates (`bot.domain.gatekeeper`), create the replica.
 
 Every way in (command, mention, DM, modal, shortcut) ends here. Callers get an `Outcome` (submitted, held
-for the requester's answer, or superseded by another worker), or a refusal raised: the photo's
-(`bot.photos.refusals`), the request's (`bot.domain.errors`), or Tavus' (`SubmissionFailed`).
+for the requester's answer, waiting for someone else's, or superseded by another worker), or a refusal
+raised: the photo's (`bot.photos.refusals`), the request's (`bot.domain.errors`), or Tavus'
+(`SubmissionFailed`).
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Literal
 
+from bot.domain.drafts import request_fields
 from bot.domain.errors import (
     Action,
     AlreadyConfirmed,
@@ -23,6 +24,8 @@ from bot.domain.errors import (
     NoImageTraining,
     NoMediaStore,
     NotPermitted,
+    OutsideNotAllowed,
+    PersonCannotConsent,
     PhotoFlagged,
     RequestGone,
     SubmissionFailed,
@@ -30,72 +33,40 @@ from bot.domain.errors import (
     UnknownModel,
     UnknownVoice,
 )
-from bot.domain.image_checks import TavusVerdict
+from bot.domain.gatekeeper import Gatekeeper, Photo, Ready
+from bot.domain.gates import needs_consent
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.media import MediaStore
+from bot.domain.people import Directory, require_person
 from bot.domain.requests import (
     DEFAULT_REPLICA_NAME,
     MAX_NAME_LENGTH,
     CreateArgs,
-    Held,
     Outcome,
-    Question,
     ReplicaDraft,
     Requester,
     SubmitError,
     Submitted,
     Superseded,
 )
+from bot.domain.rules import SubmissionRules
 from bot.domain.tavus_check import TavusPhotoCheck
 from bot.photos.download import check_url, fetch_url
-from bot.photos.image_check import DEFAULT_MAX_BYTES, check_image
+from bot.photos.image_check import check_image
 from bot.photos.offline_check import Finding, check_photo
 from bot.photos.refusals import PreflightRefusal
 from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
-from bot.tavus.phoenix import DOCUMENTED_MODELS, is_documented, model_for, normalise_model, trains_from_image
+from bot.tavus.phoenix import DOCUMENTED_MODELS, is_documented, trains_from_image
 from storage.db import Engine
-from storage.models import ReplicaRequest, utcnow
+from storage.models import Likeness, ReplicaRequest, RequestStatus, utcnow
 from storage.repository import replica_requests
 
 log = logging.getLogger(__name__)
 
-PhotoCheck = Literal["off", "advisory", "strict"]
 # What the checks add to a request written before its ack (and the worker resuming it lets go).
-_CHECKED_FIELDS = ("train_image_url", "preflight_findings", "tavus_verdict", "lease_owner", "lease_until")
+_CHECKED_FIELDS = ("train_image_url", "preflight_findings", "lease_owner", "lease_until")
 # The photo choice that asks Tavus' AI Image Fixer to mend the photo before training.
 AUTO_FIX = "auto_fix"
-
-
-@dataclass(frozen=True)
-class SubmissionRules:
-    """The deployment's choices about what is taken and how (from the settings)."""
-
-    voices: tuple[str, ...]
-    default_voice: str | None = None
-    max_image_bytes: int = DEFAULT_MAX_BYTES
-    allow_private_urls: bool = False
-    # The offline photo check: findings are shown with "Submit anyway" (advisory), refused (strict), or
-    # not looked for (off).
-    photo_check: PhotoCheck = "advisory"
-    # Ask the requester to affirm the rights to the likeness where no form checkbox did.
-    confirm_rights: bool = True
-    # How long a hosted photo's URL stays valid; Tavus may take 24 h to download it.
-    media_url_ttl: timedelta = timedelta(hours=48)
-    # When Tavus is asked about a new replica first (image problems surface early).
-    first_poll_after: timedelta = timedelta(seconds=10)
-    model_name: str | None = None
-    # `{callback_base_url}/tavus/callback/<token>` goes to Tavus as callback_url, when set.
-    callback_base_url: str | None = None
-
-    def model_for(self, requested: str | None = None) -> str:
-        """The model a request will be trained with: its own `model=`, else TAVUS_MODEL_NAME, else
-        phoenix-4 (Tavus' default). `requested` is `ReplicaDraft.model_name` or the stored column."""
-        return model_for(requested, self.model_name)
-
-    def callback_url(self, token: str) -> str | None:
-        if self.callback_base_url is None:
-            return None
-        return f"{self.callback_base_url.rstrip('/')}/tavus/callback/{token}"
 
 
 class SubmissionService:
@@ -108,15 +79,25 @@ class SubmissionService:
         media: MediaStore | None = None,
         tavus_check: TavusPhotoCheck | None = None,
         between_steps: Callable[[], None] = lambda: None,
+        directory: Directory | None = None,
     ) -> None:
-        """`between_steps` runs before each photo check: the composition root lets acks go first there."""
+        """`between_steps` runs before each photo check: the composition root lets acks go first there.
+        `directory` tells who a colleague named as the face is (and who the approvers are)."""
         self._rules = rules
-        self._tavus_check = tavus_check
         self._between_steps = between_steps
         self._engine = engine
         self._lifecycle = lifecycle
         self._tavus = tavus
         self._media = media
+        self._directory = directory
+        self.gatekeeper = Gatekeeper(
+            rules, engine, lifecycle, media=media, tavus_check=tavus_check, directory=directory,
+            between_steps=between_steps,
+        )
+
+    @property
+    def rules(self) -> SubmissionRules:
+        return self._rules
 
     # --- shape ---------------------------------------------------------------------------------------
 
@@ -144,6 +125,9 @@ class SubmissionService:
         model = self._rules.model_for(args.model or self._retried_model(retry_of))
         if not args.video_url and not trains_from_image(model):
             raise NoImageTraining(model, tuple(m for m in DOCUMENTED_MODELS if trains_from_image(m)))
+        # Saying whose face it is (`for=`, the form's picker) answers the rights question too.
+        affirmed = rights_affirmed or args.likeness is not None
+        likeness, depicted = self._whose(requester, args, affirmed=affirmed)
         return ReplicaDraft(
             requester=requester,
             replica_name=(args.name or DEFAULT_REPLICA_NAME)[:MAX_NAME_LENGTH],
@@ -153,10 +137,28 @@ class SubmissionService:
             consent_url=args.consent_url,
             thread_ts=thread_ts,
             slack_file_id=slack_file_id,
-            rights_affirmed=rights_affirmed,
+            rights_affirmed=affirmed,
             retry_of=retry_of,
             model_name=model,
+            likeness=likeness,
+            depicted_id=depicted,
         )
+
+    def _whose(
+        self, requester: Requester, args: CreateArgs, *, affirmed: bool
+    ) -> tuple[Likeness | None, str | None]:
+        """Whose face the request is of, as far as it says; None when the requester must be asked. Where
+        nothing names anyone and nobody is asked, it is the requester's own, as it always was."""
+        likeness, depicted = args.likeness, args.depicted_id
+        if likeness == Likeness.COLLEAGUE and depicted == requester.user_id:
+            likeness, depicted = Likeness.SELF, None
+        if likeness == Likeness.OUTSIDE and self._rules.likeness_outside == "deny":
+            raise OutsideNotAllowed()
+        if likeness is None and (
+            affirmed or not self._rules.confirm_rights or self._rules.likeness_consent == "off"
+        ):
+            likeness = Likeness.SELF
+        return likeness, depicted
 
     def _retried_model(self, retry_of: int | None) -> str | None:
         """A retry trains on the model the original asked for, unless it names its own."""
@@ -177,11 +179,12 @@ class SubmissionService:
         except PreflightRefusal as refusal:
             log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
             return self.reject(draft, refusal)
-        findings = self._look_at(photo[0]) if photo is not None else None
+        if (problem := self._face_problem(draft)) is not None:
+            return self.reject(draft, problem)
+        findings = self._look_at(photo.data) if photo is not None else None
         if findings and self._rules.photo_check == "strict":
             return self.reject(draft, PhotoFlagged(findings))
-        verdict = self._ask_tavus(draft, *photo) if photo is not None else None
-        return self._decide(draft, draft.image_url, findings, verdict)
+        return self._checked(draft, photo, findings, train_image_url=draft.image_url)
 
     def submit_upload(self, draft: ReplicaDraft, data: bytes) -> Outcome:
         """A photo uploaded to Slack: checked, hosted where Tavus can fetch it, then submitted."""
@@ -192,13 +195,14 @@ class SubmissionService:
         except PreflightRefusal as refusal:
             log.info("upload refused for %s: %s", draft.requester.user_id, refusal.reason)
             return self.reject(draft, refusal)
+        if (problem := self._face_problem(draft)) is not None:
+            return self.reject(draft, problem)
         findings = self._look_at(data)
         if findings and self._rules.photo_check == "strict":
             # Refused before anything is stored.
             return self.reject(draft, PhotoFlagged(findings))
-        verdict = self._ask_tavus(draft, data, info.content_type)
-        stored = self._media.put(data, info.content_type)
-        return self._decide(draft, stored.url, findings, verdict, hosted=stored.key)
+        photo = Photo(data, info.content_type)
+        return self._checked(draft, photo, findings, train_image_url=None)
 
     def refuse(self, draft: ReplicaDraft) -> bool:
         """Nothing goes to Tavus: the received row goes (a refused photo leaves no request behind).
@@ -212,34 +216,49 @@ class SubmissionService:
             raise refusal
         return Superseded()
 
-    def _decide(
+    def _face_problem(self, draft: ReplicaDraft) -> PersonCannotConsent | None:
+        """Why the colleague named as the face cannot be asked (not a real, active person), if so."""
+        if draft.likeness != Likeness.COLLEAGUE or draft.depicted_id is None:
+            return None
+        if self._rules.likeness_consent != "named" or self._directory is None:
+            return None
+        try:
+            require_person(self._directory, draft.depicted_id)
+        except PersonCannotConsent as problem:
+            return problem
+        return None
+
+    def _checked(
         self,
         draft: ReplicaDraft,
-        train_image_url: str | None,
+        photo: Photo | None,
         findings: tuple[Finding, ...] | None,
-        verdict: TavusVerdict | None = None,
         *,
-        hosted: str | None = None,
+        train_image_url: str | None,
     ) -> Outcome:
-        """Submit now, or hold for the requester's answer (rights, consent, or a doubtful photo). `hosted`:
-        the key of the photo stored for Tavus, tied to the request as soon as it is recorded (so it is
-        purged with the request, whatever Tavus then says)."""
-        question = self._question_for(draft)
-        refused = verdict is not None and not verdict.passed
-        hold = question is not None or bool(findings) or refused
-        fields = request_fields(draft, train_image_url, findings)
-        fields["tavus_verdict"] = verdict.stored() if verdict is not None else None
-        if draft.received_id is not None:
-            # The row exists; only what the checks learned is new.
-            fields = {k: fields[k] for k in _CHECKED_FIELDS}
-        request = self._lifecycle.checked(draft.received_id, fields, hold=hold)
-        if request is None:
-            return Superseded()
-        if hosted is not None and self._media is not None and request.id is not None:
-            self._media.attach(hosted, request.id)
-        if hold:
-            return Held(request, question, findings or (), verdict)
-        return self.send_to_tavus(request)
+        """The local checks passed: record what they learned and take the request through its gates. An
+        uploaded photo is hosted for Tavus now, and so is a linked one whose colleague must agree first:
+        what they are shown is what is submitted."""
+        received_id = draft.received_id or self._lifecycle.receive(request_fields(draft))
+        fields = request_fields(replace(draft, received_id=received_id), train_image_url, findings)
+        state = ReplicaRequest(**fields, id=received_id, status=RequestStatus.RECEIVED)
+        values = {k: fields[k] for k in _CHECKED_FIELDS} | {"checked_at": utcnow()}
+        values |= self.gatekeeper.carried_consent(state)
+        hosting = photo is not None and (draft.uploaded or needs_consent(state, self._rules))
+        if hosting and self._media is not None and photo is not None:
+            stored = self._media.put(photo.data, photo.content_type, request_id=received_id)
+            values |= {"train_image_url": stored.url, "photo_key": stored.key}
+        step = self.gatekeeper.advance(
+            state, received_id=received_id, values=values, photo=photo, findings=findings or ()
+        )
+        return self.send_to_tavus(step.request) if isinstance(step, Ready) else step
+
+    def proceed(self, request: ReplicaRequest) -> Outcome:
+        """Go on with a request that is "received" again after an answer (the requester's, the
+        colleague's, an approver's), or resumed after a restart: its next gate, or Tavus."""
+        assert request.id is not None
+        step = self.gatekeeper.advance(request, received_id=request.id)
+        return self.send_to_tavus(step.request) if isinstance(step, Ready) else step
 
     def _look_at(self, photo: bytes) -> tuple[Finding, ...] | None:
         """The offline photo check (None when switched off). Only an advisory: Tavus decides."""
@@ -251,26 +270,19 @@ class SubmissionService:
                  ", ".join(f.kind for f in report.findings) or "clean", report.elapsed_ms, report.detector)
         return report.findings
 
-    def _ask_tavus(self, draft: ReplicaDraft, photo: bytes, mime_type: str) -> TavusVerdict | None:
-        """Tavus' own check of the photo (None when off or unavailable); runs after the ack, never in it."""
-        if self._tavus_check is None:
-            return None
-        self._between_steps()
-        return self._tavus_check.verdict(photo, mime_type, self._rules.model_for(draft.model_name))
+    # --- the requester's answers --------------------------------------------------------------------------
 
-    def _question_for(self, draft: ReplicaDraft) -> Question | None:
-        """What the requester must confirm before anything is submitted, if anything."""
-        if draft.video_url and not draft.consent_url:
-            return Question.VIDEO_CONSENT
-        if self._rules.confirm_rights and not draft.rights_affirmed:
-            return Question.RIGHTS
-        return None
-
-    # --- confirmation ------------------------------------------------------------------------------------
-
-    def confirm(self, request_id: int, user_id: str) -> ReplicaRequest:
-        """The requester confirmed: the request, ready for `send_to_tavus`. Only they can confirm, and
-        only once: a double click (or a lost race) raises AlreadyConfirmed."""
+    def confirm(
+        self,
+        request_id: int,
+        user_id: str,
+        *,
+        likeness: Likeness | None = None,
+        depicted_id: str | None = None,
+    ) -> ReplicaRequest:
+        """The requester answered (yes; or, with `likeness`, whose face it is): the request, "received"
+        again, for `proceed`. Only they can answer, and only once: a double click (or a lost race) raises
+        AlreadyConfirmed."""
         request = replica_requests.get(self._engine, request_id)
         if request is None:
             raise RequestGone()
@@ -281,10 +293,27 @@ class SubmissionService:
         window = max(self._rules.media_url_ttl - timedelta(hours=24), timedelta(0))
         if request.slack_file_id and request.created_at + window < utcnow():
             raise ConfirmationExpired()
-        confirmed = self._lifecycle.confirm(request_id, user_id)
+        if likeness is None and request.likeness is None:
+            # "This is me": the answer to whose face it is, and to the rights to it.
+            likeness = Likeness.SELF
+        if likeness is not None:
+            likeness, depicted_id = self._answered_face(request, likeness, depicted_id)
+        confirmed = self._lifecycle.confirm(request_id, user_id, likeness=likeness, depicted_id=depicted_id)
         if confirmed is None:
             raise AlreadyConfirmed()
         return confirmed
+
+    def _answered_face(
+        self, request: ReplicaRequest, likeness: Likeness, depicted_id: str | None
+    ) -> tuple[Likeness, str | None]:
+        if request.status != RequestStatus.AWAITING_CONFIRMATION:
+            raise AlreadyConfirmed()
+        args = CreateArgs(likeness=likeness, depicted_id=depicted_id)
+        requester = Requester(request.requester_id, request.channel_id, request.team_id)
+        chosen, depicted = self._whose(requester, args, affirmed=True)
+        if chosen == Likeness.COLLEAGUE and depicted is not None and self._directory is not None:
+            require_person(self._directory, depicted)
+        return chosen or Likeness.SELF, depicted
 
     def cancel(self, request_id: int, user_id: str) -> bool:
         """The requester changed their mind before confirming; nothing reaches Tavus."""
@@ -326,7 +355,7 @@ class SubmissionService:
         log.info("request %s created replica %s", request.id, replica_id)
         return Submitted(started)
 
-    def _check_links(self, draft: ReplicaDraft) -> tuple[bytes, str] | None:
+    def _check_links(self, draft: ReplicaDraft) -> Photo | None:
         """Check what Tavus will download (raising PreflightRefusal); the photo's bytes and type, if any."""
         for url in (draft.video_url, draft.consent_url):
             if url:
@@ -336,57 +365,7 @@ class SubmissionService:
         limit = self._rules.max_image_bytes
         fetched = fetch_url(draft.image_url, allow_private=self._rules.allow_private_urls, max_bytes=limit)
         info = check_image(fetched.content, max_bytes=limit)
-        return fetched.content, info.content_type
-
-
-def request_fields(
-    draft: ReplicaDraft, train_image_url: str | None = None, findings: tuple[Finding, ...] | None = None
-) -> dict[str, Any]:
-    """A new request's columns (its status is the lifecycle's to set); every column not named starts empty."""
-    affirmed = draft.rights_affirmed
-    now = utcnow()
-    return {
-        "team_id": draft.requester.team_id,
-        "channel_id": draft.requester.channel_id,
-        "requester_id": draft.requester.user_id,
-        "replica_name": draft.replica_name,
-        "voice_name": None if draft.video_url else draft.voice_name,
-        "source_url": draft.image_url,
-        "train_image_url": train_image_url,
-        "train_video_url": draft.video_url,
-        "consent_video_url": draft.consent_url,
-        "thread_ts": draft.thread_ts,
-        "slack_file_id": draft.slack_file_id,
-        "retry_of": draft.retry_of,
-        "rights_affirmed_by": draft.requester.user_id if affirmed else None,
-        "rights_affirmed_at": now if affirmed else None,
-        "preflight_findings": None if findings is None else ",".join(f.kind for f in findings),
-        "model_name": normalise_model(draft.model_name),
-        "callback_token": secrets.token_urlsafe(32),
-        "idempotency_key": secrets.token_hex(16),
-        "lease_owner": None,
-        "lease_until": None,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def draft_of(request: ReplicaRequest) -> ReplicaDraft:
-    """The draft a stored request was made from, to check and submit it again after a restart."""
-    return ReplicaDraft(
-        requester=Requester(request.requester_id, request.channel_id, request.team_id),
-        replica_name=request.replica_name,
-        voice_name=request.voice_name,
-        image_url=request.source_url,
-        video_url=request.train_video_url,
-        consent_url=request.consent_video_url,
-        thread_ts=request.thread_ts,
-        slack_file_id=request.slack_file_id,
-        rights_affirmed=request.rights_affirmed_by is not None,
-        retry_of=request.retry_of,
-        received_id=request.id,
-        model_name=request.model_name,
-    )
+        return Photo(fetched.content, info.content_type)
 
 
 def _submission_failure(exc: TavusError) -> SubmissionFailed:

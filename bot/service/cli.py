@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
 
 from bot.service.logs import configure_logging
 from bot.service.settings import Settings, SettingsError, load_settings
-from storage.db import DatabaseError
+from storage.db import DatabaseError, Engine
 
 if TYPE_CHECKING:
     from bot.domain.stats import PreflightStats
@@ -65,17 +67,24 @@ def stats() -> None:
     """How often the offline photo check and Tavus' image check agreed with the training outcome."""
     from bot.domain.stats import preflight_stats
     from bot.domain.verdict_stats import verdict_stats
-    from storage.db import make_engine, migrate
 
     settings = load_settings()
     configure_logging(settings.secrets(), level=logging.WARNING)
-    try:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-    except DatabaseError as exc:
-        raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
+    engine = _database(settings)
     click.echo(_stats_report(preflight_stats(engine)))
     click.echo(_verdict_report(verdict_stats(engine)))
+
+
+@cli.command()
+@click.option("--since", default="30d", show_default=True, help="How far back: days (30d) or hours (12h).")
+@click.option("--csv", "as_csv", is_flag=True, help="Write CSV (for compliance) instead of a table.")
+def audit(since: str, as_csv: bool) -> None:
+    """Who asked for whose face, and who allowed, approved or denied it: every request since --since."""
+    from bot.service.audit_report import write_audit
+
+    settings = load_settings()
+    configure_logging(settings.secrets(), level=logging.WARNING)
+    write_audit(_database(settings), since=_duration(since), as_csv=as_csv, out=sys.stdout)
 
 
 @cli.command()
@@ -88,6 +97,27 @@ def demo(speed: float) -> None:
     # The story is told on stdout; only real trouble belongs between its lines.
     configure_logging(level=logging.ERROR)
     sys.exit(run_demo(speed=speed))
+
+
+def _database(settings: Settings) -> Engine:
+    """The database, migrated, for a command that reads it; a clear line if it cannot be opened."""
+    from storage.db import make_engine, migrate
+
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+    except DatabaseError as exc:
+        raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
+    return engine
+
+
+def _duration(text: str) -> timedelta:
+    """`30d` or `12h` (a number of days or hours)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dh])\s*", text.lower())
+    if match is None:
+        raise click.BadParameter(f"{text!r}: write a number of days or hours, like 30d or 12h")
+    amount = float(match.group(1))
+    return timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount)
 
 
 def _settings(*required: str) -> Settings:

@@ -128,6 +128,13 @@ class BuiltinMediaStore:
             return None
         return media_objects.hosted(self.engine, token, now=_utc(now))
 
+    def read(self, key: str) -> bytes | None:
+        found = self.get(key)
+        return None if found is None else found[0]
+
+    def purge_request(self, request_id: int) -> int:
+        return media_objects.forget(self.engine, media_objects.keys_of_request(self.engine, request_id))
+
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None) -> int:
         deleted = media_objects.purge_hosted(self.engine, now=_utc(now), retention=retention)
         if deleted:
@@ -202,6 +209,20 @@ class S3MediaStore:
         if self.engine is not None:
             _attach(self.engine, key, request_id)
 
+    def read(self, key: str) -> bytes | None:
+        try:
+            body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except Exception:
+            log.warning("could not read s3://%s/%s", self.bucket, key, exc_info=True)
+            return None
+        return body
+
+    def purge_request(self, request_id: int) -> int:
+        """Object first, row second, as in `purge_finished`."""
+        if self.engine is None:
+            return 0
+        return self._delete(media_objects.keys_of_request(self.engine, request_id))
+
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None, batch: int = 500) -> int:
         """Delete the objects of finished requests, and those whose URL has expired (nobody can fetch them).
 
@@ -210,8 +231,11 @@ class S3MediaStore:
         """
         if self.engine is None:
             return 0
-        now = _utc(now)
-        keys = media_objects.purgeable_records(self.engine, now=now, retention=retention, limit=batch)
+        keys = media_objects.purgeable_records(self.engine, now=_utc(now), retention=retention, limit=batch)
+        return self._delete(keys)
+
+    def _delete(self, keys: list[str]) -> int:
+        assert self.engine is not None
         done: list[str] = []
         for key in keys:
             try:

@@ -14,6 +14,7 @@ import httpx
 from slack_sdk import WebClient
 
 from bot.domain.access import Access
+from bot.domain.audit import Audit
 from bot.domain.catalogue import Catalogue
 from bot.domain.deletion import DeletionService
 from bot.domain.lifecycle import Lifecycle
@@ -22,9 +23,11 @@ from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.recovery import Recovery
 from bot.domain.resubmission import Resubmission
-from bot.domain.submission import SubmissionRules, SubmissionService
+from bot.domain.rules import Approvals, SubmissionRules
+from bot.domain.submission import SubmissionService
 from bot.domain.tavus_check import TavusPhotoCheck
 from bot.domain.tracking import PollSchedule, Tracker
+from bot.domain.waits import Waits
 from bot.photos.offline_check import available_detector
 from bot.service.after_ack import AfterAck
 from bot.service.media import build_media_store
@@ -32,6 +35,7 @@ from bot.service.scheduler import SWEEP_JOB, Scheduler, Throttle
 from bot.service.settings import Settings, SettingsError
 from bot.slack.client import slack_client
 from bot.slack.delivery import Deliverer
+from bot.slack.directory import SlackDirectory
 from bot.slack.files import SlackFileDownloader
 from bot.slack.home_tab import HomePublisher
 from bot.slack.intake import Intake
@@ -112,19 +116,6 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         rates_for(settings.slack_distribution, overrides),
         read_limit=COMMERCIAL_READ_LIMIT if commercial else READ_LIMIT,
     )
-    deliverer = Deliverer(
-        engine,
-        slack,
-        catalogue,
-        owner=owner,
-        lease_seconds=_OUTBOX_LEASE_SECONDS,
-        notify_requester_dm=settings.notify_requester_dm,
-        # The requester's App Home is republished whenever their card changes.
-        home=home,
-        docs_url=docs_url,
-        # Every call the outbox makes stays within Slack's budgets, shared through the database.
-        pacer=pacer,
-    )
     schedule = PollSchedule(
         interval=settings.poll_interval_seconds,
         early_interval=settings.poll_early_interval_seconds,
@@ -138,13 +129,33 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     lifecycle = Lifecycle(engine, on_queued=kicks)
     rules = _submission_rules(settings)
     after_ack = AfterAck()
+    # Who a colleague named as the face is, and who is in an approvers' group: asked while someone waits.
+    directory = SlackDirectory(slack_client(token, api_url, retry_rate_limits=True))
     submission = SubmissionService(
         rules, engine, lifecycle, tavus, media,
         tavus_check=TavusPhotoCheck(_image_validator(settings, tavus)),
         # The photo checks (CPU, then a round trip to Tavus) sit in the middle of the work after an ack:
         # a burst of new requests that arrives meanwhile is acked first (docs/benchmarks.md).
         between_steps=after_ack.yield_to_acks,
+        directory=directory,
     )
+    waits = Waits(engine, lifecycle, access, rules, media=media, directory=directory)
+    deliverer = Deliverer(
+        engine,
+        slack,
+        catalogue,
+        owner=owner,
+        lease_seconds=_OUTBOX_LEASE_SECONDS,
+        notify_requester_dm=settings.notify_requester_dm,
+        # The requester's App Home is republished whenever their card changes.
+        home=home,
+        docs_url=docs_url,
+        # Every call the outbox makes stays within Slack's budgets, shared through the database.
+        pacer=pacer,
+        # The DM asking the colleague in the photo cannot be sent: the requester hears whom to ask.
+        on_unreachable=waits.unreachable,
+    )
+
     recovery = Recovery(
         engine,
         lifecycle,
@@ -184,6 +195,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     # Often enough that a crash mid-submission is repaired within a minute, however long the poll interval.
     scheduler.every(min(schedule.tick_seconds, 60), reconcile, name="reconcile", at_start=True)
     scheduler.every(600, lambda: _purge_media(media, settings), name="housekeeping")
+    # Consent and approvals that nobody answered in time end, and their photos go.
+    scheduler.every(min(schedule.tick_seconds, 60), waits.expire_due, name="expiry", at_start=True)
     services = Services(
         submission=submission,
         intake=intake,
@@ -199,6 +212,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         photo_choices=PhotoChoices(
             engine, lifecycle, access, media_url_ttl=rules.media_url_ttl, confirm_rights=rules.confirm_rights
         ),
+        waits=waits,
+        audit=Audit(engine, access),
     )
     return Runtime(
         settings=settings,
@@ -248,6 +263,17 @@ def _submission_rules(settings: Settings) -> SubmissionRules:
         first_poll_after=timedelta(seconds=first_look),
         model_name=settings.tavus_model_name,
         callback_base_url=str(settings.public_base_url) if settings.public_base_url else None,
+        likeness_consent=settings.likeness_consent,
+        likeness_outside=settings.likeness_outside,
+        consent_expires=timedelta(hours=settings.consent_expires_hours),
+        approvals=Approvals(
+            mode=settings.approval,
+            # Without APPROVERS, the admins decide.
+            approvers=settings.approvers or settings.admin_user_ids,
+            channel=settings.approval_channel,
+            quota_per_month=settings.quota_per_user_per_month,
+            expires=timedelta(hours=settings.approval_expires_hours),
+        ),
     )
 
 

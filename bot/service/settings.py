@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     allowed_channel_ids: Annotated[tuple[str, ...], NoDecode] = ()
     admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
     require_consent_confirmation: bool = True
+
+    # Whose face it is: `named` asks a colleague named as the face in a DM before anything reaches Tavus;
+    # `off` keeps the requester's single affirmation. Faces of people outside the workspace (or
+    # synthetic ones): `allow`, `approve` (an approver decides) or `deny`.
+    likeness_consent: Literal["named", "off"] = "named"
+    likeness_outside: Literal["allow", "approve", "deny"] = "approve"
+    consent_expires_hours: float = Field(default=72, gt=0)
+    # Approvals before a training run is spent: `off`, `required` (every request), or `over-quota`
+    # (requests beyond QUOTA_PER_USER_PER_MONTH). APPROVERS: user ids (U…) and user groups (S…); the
+    # admins when empty. APPROVAL_CHANNEL: one post there instead of a DM to each approver.
+    approval: Literal["off", "required", "over-quota"] = "off"
+    approvers: Annotated[tuple[str, ...], NoDecode] = ()
+    approval_channel: str | None = None
+    quota_per_user_per_month: int | None = Field(default=None, ge=0)
+    approval_expires_hours: float = Field(default=72, gt=0)
     delete_grace_minutes: float = Field(default=60, ge=0)
     stuck_after_hours: float = Field(default=6, gt=0)
     # A request left in "submitting" this long (a crash between Tavus and our commit) is reconciled, and
@@ -80,12 +95,25 @@ class Settings(BaseSettings):
             return tuple(v.strip().lower() for v in value.split(",") if v.strip())
         return value
 
-    @field_validator("allowed_channel_ids", "admin_user_ids", mode="before")
+    @field_validator("allowed_channel_ids", "admin_user_ids", "approvers", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
         return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _users_or_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", entry):
+                raise ValueError(f"{entry!r} is not a user id (U…) or a user group id (S…)")
+        return value
+
+    @field_validator("approval_channel", "quota_per_user_per_month", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("default_voice", "tavus_model_name", mode="before")
     @classmethod

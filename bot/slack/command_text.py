@@ -11,8 +11,9 @@ import shlex
 from dataclasses import dataclass, field
 
 from bot.domain.requests import CreateArgs
+from storage.models import Likeness
 
-SUBCOMMANDS = ("create", "status", "list", "delete", "explain", "errors", "voices", "help")
+SUBCOMMANDS = ("create", "status", "list", "delete", "explain", "errors", "voices", "audit", "help")
 
 # Slack clients turn straight quotes into curly ones as people type.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
@@ -22,7 +23,14 @@ _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.S)
 # `explain` takes a code or a pasted Tavus message, apostrophes and all, so it is not split into words.
 _EXPLAIN = re.compile(r"^\s*explain(?:\s+(.*?))?\s*$", re.S | re.I)
 
-CREATE_KEYS = {"voice", "name", "video", "consent", "image", "model"}
+CREATE_KEYS = {"voice", "name", "video", "consent", "image", "model", "for"}
+# How Slack writes a user in text (`<@U123|ana>` or `<@U123>`), a bare id, and what is not a person.
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_ANY_USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_NOT_A_PERSON = re.compile(r"^<(?:#C|#G|!)[^>]*>$")
+_SELF_WORDS = {"me", "myself"}
+_OUTSIDE_WORDS = {"outside", "synthetic"}
 
 
 class CommandError(ValueError):
@@ -38,6 +46,13 @@ class CommandError(ValueError):
             "image_and_video",
             "consent_without_video",
             "empty_name",
+            # `for=`: a channel, @here/@channel or a user group; several people; a plain-text @name; not
+            # a user at all; a mention given without `for=`.
+            "for_not_a_person",
+            "for_several",
+            "for_plain_name",
+            "for_unknown",
+            "mention_without_for",
         }
     )
 
@@ -97,6 +112,8 @@ def create_args(command: ParsedCommand) -> CreateArgs:
         raise CommandError("unknown_key", unknown[0])
     if len(command.args) > 1:
         raise CommandError("several_links")
+    if any(_ANY_USER_MENTION.search(arg) for arg in command.args):
+        raise CommandError("for_several" if "for" in command.options else "mention_without_for")
     if command.args and command.options.get("image"):
         raise CommandError("image_twice")
     image = command.options.get("image") or (command.args[0] if command.args else None)
@@ -112,6 +129,7 @@ def create_args(command: ParsedCommand) -> CreateArgs:
     voice = command.options.get("voice")
     # Checked against the documented models by the domain, which also knows the deployment's default.
     model = (command.options.get("model") or "").strip().lower() or None
+    likeness, depicted = whose_face(command.options["for"]) if "for" in command.options else (None, None)
     return CreateArgs(
         image_url=image,
         video_url=video,
@@ -119,7 +137,33 @@ def create_args(command: ParsedCommand) -> CreateArgs:
         voice=voice.strip().lower() if voice else None,
         name=name.strip() if name else None,
         model=model,
+        likeness=likeness,
+        depicted_id=depicted,
     )
+
+
+def whose_face(value: str) -> tuple[Likeness, str | None]:
+    """`for=` read: `me`, one person (`<@U123|ana>`, `<@U123>` or `U123`), or `outside`; the user id for a
+    colleague. Whether that id is a real, active person is the domain's to check."""
+    text = value.strip()
+    people = [p for p in re.split(r"[\s,]+", text) if p]
+    if len(people) > 1:
+        raise CommandError("for_several")
+    word = text.lower()
+    if word in _SELF_WORDS:
+        return Likeness.SELF, None
+    if word in _OUTSIDE_WORDS:
+        return Likeness.OUTSIDE, None
+    if _NOT_A_PERSON.match(text):
+        raise CommandError("for_not_a_person")
+    mention = _USER_MENTION.match(text)
+    if mention:
+        return Likeness.COLLEAGUE, mention.group(1)
+    if _USER_ID.match(text):
+        return Likeness.COLLEAGUE, text
+    if text.startswith("@"):
+        raise CommandError("for_plain_name")
+    raise CommandError("for_unknown")
 
 
 def as_create(text: str) -> ParsedCommand | None:
@@ -135,3 +179,13 @@ def as_create(text: str) -> ParsedCommand | None:
     as_options = parse(f"create {stripped}")
     links = tuple(a for a in as_options.args if a.lower().startswith(("http://", "https://")))
     return ParsedCommand("create", links, as_options.options)
+
+
+def audited_person(args: tuple[str, ...]) -> str | None:
+    """Whom `/replica audit @user` asks about (None: everyone)."""
+    if not args:
+        return None
+    likeness, person = whose_face(" ".join(args))
+    if likeness != Likeness.COLLEAGUE or person is None:
+        raise CommandError("for_unknown")
+    return person

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -22,9 +23,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.slack import render
+from bot.slack.addressed import AddressedMessages, DirectMessages
 from bot.slack.exactly_once import LostLease, OncePoster
 from bot.slack.home_tab import HomePublisher, HomeRefreshes
-from bot.slack.pacing import OPEN, PERMALINK, UPDATE, NotNow, PacedCalls, Pacer
+from bot.slack.pacing import PERMALINK, UPDATE, NotNow, PacedCalls, Pacer
 from bot.slack.pacing import retry_after as slack_retry_after
 from storage.db import Engine
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
@@ -35,22 +37,19 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20
 MAX_BACKOFF_SECONDS = 300
-# Errors Slack will keep giving for this channel, however often we retry.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "invalid_blocks", "no_text",
-        "restricted_action", "cant_update_message", "message_not_found", "invalid_arguments",
-        # conversations.open for the requester's DM
-        "user_not_found", "user_disabled", "cannot_dm_bot",
-    }
-)
-# Of those, the ones about the channel rather than the message: the requester's DM can still take it.
+# Errors Slack will keep giving, however often we retry (PERMANENT_ERRORS); of those, the ones about the
+# channel rather than the message (FALLBACK_ERRORS): the requester's DM can still take it.
 FALLBACK_ERRORS = frozenset(
     {
         "channel_not_found", "not_in_channel", "is_archived", "restricted_action", "cant_update_message",
         "message_not_found",
     }
 )
+PERMANENT_ERRORS = FALLBACK_ERRORS | {
+    "msg_too_long", "invalid_blocks", "no_text", "invalid_arguments",
+    # conversations.open for someone's DM
+    "user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot",
+}
 # How long a note waits for the post it points at, and how many permalinks we remember.
 WAIT_SECONDS = 2
 _PERMALINK_CACHE = 1000
@@ -71,8 +70,10 @@ class Deliverer:
         home: HomePublisher | None = None,
         docs_url: str = DEFAULT_DOCS_BASE_URL,
         pacer: Pacer | None = None,
+        on_unreachable: Callable[[int, str], None] = lambda request_id, error: None,
     ) -> None:
-        """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back."""
+        """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back.
+        `on_unreachable(request_id, error)`: the DM asking the colleague in the photo cannot be sent."""
         self._engine = engine
         self._client = client
         self._catalogue = catalogue
@@ -88,7 +89,11 @@ class Deliverer:
         self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
         self._permalinks: dict[tuple[str, str], str] = {}
         self._homes = HomeRefreshes(home, self._calls) if home is not None else None
-        self._dm_channels: dict[str, str] = {}
+        self._dms = DirectMessages(client, self._calls)
+        self._addressed = AddressedMessages(
+            client, self._calls, self._poster, self._dms, catalogue, record=self._record_addressed
+        )
+        self._on_unreachable = on_unreachable
         # Rows held back by each workspace budget in this pass: the next one comes back after them.
         self._queued: Counter[str] = Counter()
         self._queue_lock = threading.Lock()
@@ -172,7 +177,9 @@ class Deliverer:
         row, request, original = loaded
         if row.status != OutboxStatus.PENDING or row.lease_owner != self._owner:
             return
-        if row.kind == OutboxKind.REQUESTER_DM:
+        if row.recipient is not None:
+            self._addressed.deliver(row, request)
+        elif row.kind == OutboxKind.REQUESTER_DM:
             self._deliver_requester_dm(row, request)
         elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
             self._deliver_to_dm_instead(row, request, original)
@@ -240,7 +247,7 @@ class Deliverer:
         self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
     ) -> None:
         """The channel refused this for good: it goes to the requester's DM, saying where it was meant for."""
-        dm = self._open_dm(request)
+        dm = self._dms.channel(request.requester_id, request.team_id)
         team = request.team_id
         if row.kind == OutboxKind.CARD:
             ts = self._poster.post(row, dm, self._card(row, request, original), thread_ts=None, team=team)
@@ -272,7 +279,7 @@ class Deliverer:
             # Nothing to point at, or the post itself already went to their DM.
             self._record_sent(row, None)
             return
-        dm = self._open_dm(request)
+        dm = self._dms.channel(request.requester_id, request.team_id)
         posted_in = request.card_channel_id or request.channel_id
         if posted_in == dm:
             # The thread is their DM with the bot: the post itself is the notification.
@@ -283,15 +290,6 @@ class Deliverer:
             permalink = self._permalink(posted_in, outcome.slack_ts, team=request.team_id)
         note = render.requester_dm(request, permalink=permalink, catalogue=self._catalogue)
         self._record_sent(row, self._poster.post(row, dm, note, thread_ts=None, team=request.team_id))
-
-    def _open_dm(self, request: ReplicaRequest) -> str:
-        user_id = request.requester_id
-        if user_id not in self._dm_channels:
-            response = self._calls.call(
-                OPEN, request.team_id, lambda: self._client.conversations_open(users=user_id), wait_up_to=1.0
-            )
-            self._dm_channels[user_id] = str(response["channel"]["id"])
-        return self._dm_channels[user_id]
 
     def _permalink(self, channel: str, ts: str, *, team: str | None) -> str | None:
         """The message's permalink, or None if Slack cannot say (or not now); a missing link never blocks
@@ -346,6 +344,11 @@ class Deliverer:
             moved=moved,
         )
 
+    def _record_addressed(self, row: OutboxMessage, ts: str | None, channel: str | None) -> None:
+        outbox.record_delivered(
+            self._engine, _id(row), ts=ts, rendered_version=row.version, posted_channel=channel
+        )
+
     def _defer(self, *outbox_ids: int, seconds: float) -> None:
         outbox.defer(self._engine, outbox_ids, until=utcnow() + timedelta(seconds=seconds))
 
@@ -355,7 +358,14 @@ class Deliverer:
             return
         failures = row.failures + 1
         what = f"outbox {row.id} ({row.kind} for request {row.request_id})"
-        if error in FALLBACK_ERRORS and row.fallback_reason is None and row.kind != OutboxKind.REQUESTER_DM:
+        addressed = row.recipient is not None
+        if addressed and (error in PERMANENT_ERRORS or failures >= MAX_ATTEMPTS):
+            # Nobody else can read a message meant for this person: the requester is told whom to ask.
+            outbox.record_failure(self._engine, outbox_id, error=error, dead=True)
+            log.warning("%s cannot reach %s: %s", what, row.recipient, error)
+            if row.kind == OutboxKind.CONSENT_ASK:
+                self._on_unreachable(row.request_id, error)
+        elif error in FALLBACK_ERRORS and row.fallback_reason is None and _channel_post(row):
             # Never again in this channel: the next pass takes it to the requester's DM.
             outbox.record_failure(self._engine, outbox_id, error=error, fall_back=True)
             log.warning("%s: the channel refused it (%s); sending it to the requester's DM", what, error)
@@ -372,6 +382,11 @@ class Deliverer:
 def _id(row: OutboxMessage | ReplicaRequest) -> int:
     assert row.id is not None
     return row.id
+
+
+def _channel_post(row: OutboxMessage) -> bool:
+    """A post into the request's channel or thread (not a DM), which its requester's DM can take instead."""
+    return row.kind != OutboxKind.REQUESTER_DM and row.recipient is None
 
 
 def _moved(request: ReplicaRequest) -> bool:

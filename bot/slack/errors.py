@@ -13,6 +13,7 @@ import uuid
 from bot.domain.catalogue import Catalogue
 from bot.domain.errors import (
     AlreadyConfirmed,
+    AlreadyDecided,
     AlreadyDeleted,
     CannotAutoFix,
     ChannelNotAllowed,
@@ -21,10 +22,14 @@ from bot.domain.errors import (
     DeletionNotConfirmed,
     MissingPhoto,
     MissingVoice,
+    NoApprover,
     NoImageTraining,
     NoMediaStore,
     NothingToRetry,
     NotPermitted,
+    OutsideNotAllowed,
+    OwnRequest,
+    PersonCannotConsent,
     PhotoFlagged,
     ReplicaNotVisible,
     RequestGone,
@@ -34,7 +39,7 @@ from bot.domain.errors import (
 )
 from bot.photos.refusals import PreflightRefusal
 from bot.slack.command_text import CommandError
-from bot.slack.render import forms, photos, refusals
+from bot.slack.render import forms, likeness, photos, refusals
 from bot.slack.render.blocks import Message, escape
 
 log = logging.getLogger(__name__)
@@ -91,6 +96,21 @@ def _known(error: BaseException) -> str | None:
         return refusals.where_allowed(error)
     if isinstance(error, ReplicaNotVisible | AlreadyDeleted | DeleteTooSoon | DeletionNotConfirmed):
         return refusals.deletion_refusal_text(error)
+    return _about_people(error)
+
+
+def _about_people(error: BaseException) -> str | None:
+    """Refusals about whose face it is and who must agree."""
+    if isinstance(error, PersonCannotConsent):
+        return refusals.warning(likeness.person_problem_text(error))
+    if isinstance(error, OutsideNotAllowed):
+        return refusals.warning(likeness.OUTSIDE_DENIED)
+    if isinstance(error, NoApprover):
+        return refusals.warning(likeness.NO_APPROVER)
+    if isinstance(error, OwnRequest):
+        return likeness.OWN_REQUEST
+    if isinstance(error, AlreadyDecided):
+        return likeness.already_decided_text(error)
     return None
 
 

@@ -23,3 +23,19 @@ METADATA_EVENT = "replica_bot_notification"
 PHOTO_ANYWAY_ACTION = "photo_submit_anyway"
 PHOTO_FIX_ACTION = "photo_let_tavus_fix"
 PHOTO_ANOTHER_ACTION = "photo_use_another"
+# Whose face it is: "This is me" is CONFIRM_ACTION (the rights question it replaced); a colleague is picked
+# with a users_select whose block_id carries the request id (a select has no value of its own).
+LIKENESS_COLLEAGUE_ACTION = "likeness_colleague"
+LIKENESS_OUTSIDE_ACTION = "likeness_outside"
+LIKENESS_BLOCK_PREFIX = "likeness:"
+# The colleague in the photo answers in their DM; a "no" may carry a short note (a form).
+CONSENT_ALLOW_ACTION = "consent_allow"
+CONSENT_DECLINE_ACTION = "consent_decline"
+CONSENT_NOTE_ACTION = "consent_add_note"
+DECLINE_NOTE_CALLBACK_ID = "consent_decline_note"
+# An approver's answer; "Deny" opens a form for the reason.
+APPROVE_ACTION = "approval_approve"
+DENY_ACTION = "approval_deny"
+DENY_CALLBACK_ID = "approval_deny_reason"
+# On the card while others are asked: the requester withdraws the request.
+WITHDRAW_ACTION = "request_withdraw"

@@ -14,15 +14,18 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 
 from bot.domain.catalogue import Catalogue
+from bot.domain.drafts import draft_of
 from bot.domain.errors import SubmitProblem
 from bot.domain.recovery import Recovery
-from bot.domain.requests import Held, Outcome, ReplicaDraft, SubmitError
+from bot.domain.requests import Held, Outcome, Question, ReplicaDraft, SubmitError
 from bot.domain.submission import SubmissionService
 from bot.photos.refusals import PreflightRefusal
 from bot.slack import errors
 from bot.slack.files import SlackFile, SlackFileDownloader
 from bot.slack.render import Message, photo_advisory, question, resume_failed_message, tavus_refused
-from bot.slack.replies import Reply, in_thread, privately
+from bot.slack.render.forms import whose_face_question
+from bot.slack.replies import Reply, where_asked
+from storage.models import ReplicaRequest
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,10 @@ class Intake:
         """The job for a request whose photo or video is a link."""
         return lambda: self._submission.submit_link(draft)
 
+    def proceed(self, request: ReplicaRequest) -> Job:
+        """The job for a request answered (by the requester, the colleague, an approver): its next gate."""
+        return lambda: self._submission.proceed(request)
+
     def upload(self, draft: ReplicaDraft, file: SlackFile) -> Job:
         """The job for a photo shared in Slack: downloaded with the bot token, then checked and hosted.
         A file known only by its id (a form's upload) is looked up first."""
@@ -81,7 +88,10 @@ class Intake:
         queued, and posted in the channel."""
         if not isinstance(outcome, Held):
             return
-        if outcome.refused_by_tavus:
+        if outcome.question == Question.WHOSE_FACE:
+            outside = self._submission.rules.likeness_outside
+            reply(whose_face_question(outcome.request_id, outcome.findings, self._catalogue, outside=outside))
+        elif outcome.refused_by_tavus:
             assert outcome.verdict is not None
             reply(tavus_refused(
                 outcome.findings, outcome.verdict, self._catalogue, outcome.request_id, outcome.question
@@ -97,20 +107,18 @@ class Intake:
     def resume_received(self) -> int:
         """Requests acked before a crash and never checked: check and submit them now, answering where the
         requester asked (the upload's thread, or privately in the channel). Returns how many."""
-        drafts = self._recovery.claim_received()
-        for draft in drafts:
-            channel, user = draft.requester.channel_id, draft.requester.user_id
-            reply = (
-                in_thread(self._slack, channel, draft.thread_ts)
-                if draft.thread_ts
-                else privately(self._slack, None, channel, user)
-            )
-            if draft.uploaded:
+        requests = self._recovery.claim_received()
+        for request in requests:
+            draft = draft_of(request)
+            reply = where_asked(self._slack, request.channel_id, request.thread_ts, request.requester_id)
+            if request.checked_at is not None:
+                job = self.proceed(request)
+            elif draft.uploaded:
                 job = self.upload(draft, SlackFile(draft.slack_file_id or "", "photo", "", url=None))
             else:
                 job = self.link(draft)
             self._run(reply, job, draft, problem=SubmitProblem.RESUME_FAILED)
-        return len(drafts)
+        return len(requests)
 
     def _run(self, reply: Reply, job: Job, draft: ReplicaDraft | None, *, problem: SubmitProblem) -> None:
         try:

@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.slack.render import Message
+from storage.models import ReplicaRequest
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +73,22 @@ def in_dm(client: WebClient, user: str) -> Reply:
 def where_asked(client: WebClient, channel: str, thread_ts: str | None, user: str) -> Reply:
     """In the thread a request came from, if it came from one (an upload, a retry); else privately."""
     return in_thread(client, channel, thread_ts) if thread_ts else privately(client, None, channel, user)
+
+
+def to_requester(client: WebClient, request: ReplicaRequest) -> Reply:
+    """To the person who asked for `request`, wherever they follow it: the thread under its card once the
+    card is up, else where they asked."""
+    channel = request.card_channel_id or request.channel_id
+    moved = channel != request.channel_id
+    thread = request.card_ts if moved else (request.thread_ts or request.card_ts)
+    if request.card_ts and thread:
+        return in_thread(client, channel, thread)
+    return where_asked(client, request.channel_id, request.thread_ts, request.requester_id)
+
+
+def replace_original(respond: Respond, text: str) -> None:
+    """Replace the message a button was clicked in (its question is answered); a failure is only logged."""
+    try:
+        respond(text=text, replace_original=True)
+    except Exception:
+        log.info("could not replace the original message", exc_info=True)

@@ -7,16 +7,33 @@ import re
 from slack_bolt import App
 
 from bot.slack.ids import (
+    APPROVE_ACTION,
     CANCEL_ACTION,
     CONFIRM_ACTION,
+    CONSENT_ALLOW_ACTION,
+    CONSENT_DECLINE_ACTION,
+    CONSENT_NOTE_ACTION,
+    DENY_ACTION,
     GUIDELINE_ACTION,
     HOME_FILTER_ACTION_PREFIX,
+    LIKENESS_COLLEAGUE_ACTION,
+    LIKENESS_OUTSIDE_ACTION,
     PHOTO_ANOTHER_ACTION,
     PHOTO_ANYWAY_ACTION,
     PHOTO_FIX_ACTION,
     RETRY_ACTION,
+    WITHDRAW_ACTION,
 )
-from handlers.actions import confirm, guideline_link, home_filter, photo_choice, retry
+from handlers.actions import (
+    approval,
+    confirm,
+    consent,
+    guideline_link,
+    home_filter,
+    likeness,
+    photo_choice,
+    retry,
+)
 
 
 def register(app: App) -> None:
@@ -28,3 +45,11 @@ def register(app: App) -> None:
     app.action(PHOTO_ANYWAY_ACTION)(photo_choice.on_anyway)
     app.action(PHOTO_ANOTHER_ACTION)(photo_choice.on_another)
     app.action(re.compile(f"^{HOME_FILTER_ACTION_PREFIX}"))(home_filter.on_filter)
+    app.action(LIKENESS_COLLEAGUE_ACTION)(likeness.on_colleague)
+    app.action(LIKENESS_OUTSIDE_ACTION)(likeness.on_outside)
+    app.action(CONSENT_ALLOW_ACTION)(consent.on_allow)
+    app.action(CONSENT_DECLINE_ACTION)(consent.on_decline)
+    app.action(CONSENT_NOTE_ACTION)(consent.on_note)
+    app.action(APPROVE_ACTION)(approval.on_approve)
+    app.action(DENY_ACTION)(approval.on_deny)
+    app.action(WITHDRAW_ACTION)(approval.on_withdraw)

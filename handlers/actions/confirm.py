@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from bot.domain.errors import RequestGone
 from bot.domain.requests import Outcome
 from bot.slack import render
-from bot.slack.replies import privately
+from bot.slack.replies import privately, replace_original
 from handlers.payloads import Click, Payload
 from handlers.services import Services
-
-log = logging.getLogger(__name__)
 
 
 def on_confirm(
@@ -31,8 +27,8 @@ def on_confirm(
         if request_id is None:
             raise RequestGone()
         confirmed = submission.confirm(request_id, click.user_id)
-        _replace(respond, render.SUBMITTING)
-        return submission.send_to_tavus(confirmed)
+        replace_original(respond, render.SUBMITTING)
+        return submission.proceed(confirmed)
 
     intake.after_ack(reply, job)
 
@@ -44,7 +40,7 @@ def on_cancel(
     click = Click.read(body, action)
     request_id = _request_id(click)
     if request_id is not None and services.submission.cancel(request_id, click.user_id):
-        _replace(respond, render.CANCELLED)
+        replace_original(respond, render.CANCELLED)
 
 
 def _request_id(click: Click) -> int | None:
@@ -53,9 +49,3 @@ def _request_id(click: Click) -> int | None:
     except ValueError:
         return None
 
-
-def _replace(respond: Respond, text: str) -> None:
-    try:
-        respond(text=text, replace_original=True)
-    except Exception:
-        log.info("could not replace the original message", exc_info=True)

@@ -4,8 +4,6 @@ admin's choice; anyone else is told who can."""
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
@@ -14,12 +12,10 @@ from bot.domain.photo_choice import PhotoChoices
 from bot.domain.requests import Outcome
 from bot.slack import render
 from bot.slack.errors import user_message
-from bot.slack.replies import privately
+from bot.slack.replies import privately, replace_original
 from handlers.payloads import Click, FormPlace, Payload
 from handlers.services import Services
 from handlers.views.create_form import open_form
-
-log = logging.getLogger(__name__)
 
 
 def on_fix(
@@ -58,8 +54,8 @@ def _submit(
 
     def job() -> Outcome:
         chosen = choices.submit(click.value, click.user_id, auto_fix=auto_fix)
-        _replace(respond, render.SUBMITTING)
-        return submission.send_to_tavus(chosen)
+        replace_original(respond, render.SUBMITTING)
+        return submission.proceed(chosen)
 
     services.intake.after_ack(reply, job)
 
@@ -69,9 +65,3 @@ def _choices(services: Services) -> PhotoChoices:
         raise RuntimeError("the photo choices are not wired in this runtime")
     return services.photo_choices
 
-
-def _replace(respond: Respond, text: str) -> None:
-    try:
-        respond(text=text, replace_original=True)
-    except Exception:
-        log.info("could not replace the original message", exc_info=True)

@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import Refusal
 from bot.slack import render
-from bot.slack.command_text import CommandError, ParsedCommand, create_args, parse
+from bot.slack.command_text import CommandError, ParsedCommand, audited_person, create_args, parse
 from bot.slack.errors import user_message
 from bot.slack.replies import privately
 from handlers.payloads import Payload, SlashCommand
@@ -71,7 +71,21 @@ def answer(services: Services, parsed: ParsedCommand, slash: SlashCommand) -> st
             return user_message(refused, catalogue).text
     if parsed.name == "list":
         return render.list_message(services.requests.recent_for(slash.requester.user_id))
+    if parsed.name == "audit":
+        return _audit(services, parsed, slash)
     return render.help_message(voices.names, parsed.unknown, docs)
+
+
+def _audit(services: Services, parsed: ParsedCommand, slash: SlashCommand) -> str:
+    """`/replica audit [@user]`: the latest requests with whose face and who decided what (admins)."""
+    try:
+        about = audited_person(parsed.args)
+        if services.audit is None:
+            raise RuntimeError("the audit is not wired in this runtime")
+        entries = services.audit.latest(slash.requester.user_id, about=about)
+    except (CommandError, Refusal) as refused:
+        return user_message(refused, services.catalogue).text
+    return render.audit_message(entries, about)
 
 
 def _delete(

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.ids import MODAL_CALLBACK_ID, VIDEO_RETRY_CALLBACK_ID
-from handlers.views import create_form, video_form
+from bot.slack.ids import (
+    DECLINE_NOTE_CALLBACK_ID,
+    DENY_CALLBACK_ID,
+    MODAL_CALLBACK_ID,
+    VIDEO_RETRY_CALLBACK_ID,
+)
+from handlers.views import answers, create_form, video_form
 
 
 def register(app: App) -> None:
     app.view(MODAL_CALLBACK_ID)(create_form.on_submit)
     app.view(VIDEO_RETRY_CALLBACK_ID)(video_form.on_submit)
+    app.view(DECLINE_NOTE_CALLBACK_ID)(answers.on_decline_note)
+    app.view(DENY_CALLBACK_ID)(answers.on_deny_reason)

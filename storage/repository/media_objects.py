@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from storage.db import affected, session_scope
-from storage.models import TERMINAL, MediaObject, ReplicaRequest
+from storage.models import REFUSED_BY_OTHERS, TERMINAL, MediaObject, ReplicaRequest
 
 
 def add(engine: Engine, row: MediaObject) -> None:
@@ -60,6 +60,13 @@ def purgeable_records(engine: Engine, *, now: datetime, retention: timedelta, li
         )
 
 
+def keys_of_request(engine: Engine, request_id: int) -> list[str]:
+    """Everything stored for one request: tokens (built-in) and object keys (S3)."""
+    with session_scope(engine) as session:
+        statement = select(col(MediaObject.token)).where(col(MediaObject.request_id) == request_id)
+        return list(session.scalars(statement))
+
+
 def forget(engine: Engine, tokens: Sequence[str]) -> int:
     with session_scope(engine) as session:
         result = session.execute(delete(MediaObject).where(col(MediaObject.token).in_(list(tokens))))
@@ -67,12 +74,14 @@ def forget(engine: Engine, tokens: Sequence[str]) -> int:
 
 
 def _purgeable(now: datetime, retention: timedelta) -> Any:
-    """Rows whose request ended more than `retention` ago, and rows whose URL has expired (nobody can fetch
-    them; an unattached upload whose request was never created ends here too)."""
+    """Rows whose request ended more than `retention` ago (at once when the person in the photo or an
+    approver said no, or nobody answered: those are purged when it happens, and here if a crash came
+    between), and rows whose URL has expired (nobody can fetch them; an unattached upload whose request
+    was never created ends here too)."""
     # A terminal row should always have finished_at; updated_at keeps one that does not from living forever.
     ended = func.coalesce(ReplicaRequest.finished_at, ReplicaRequest.updated_at)
     finished = select(col(ReplicaRequest.id)).where(
         col(ReplicaRequest.status).in_([str(s) for s in TERMINAL]),
-        ended <= now - retention,
+        or_(ended <= now - retention, col(ReplicaRequest.status).in_([str(s) for s in REFUSED_BY_OTHERS])),
     )
     return or_(col(MediaObject.request_id).in_(finished), col(MediaObject.expires_at) <= now)

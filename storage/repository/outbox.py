@@ -122,6 +122,7 @@ def in_delivery_order(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[i
             _outbox.c.kind,
             sa.func.coalesce(_requests.c.card_channel_id, _requests.c.channel_id),
             _requests.c.requester_id,
+            _outbox.c.recipient,
         )
         .join(_requests, _requests.c.id == _outbox.c.request_id)
         .where(_outbox.c.id.in_(list(outbox_ids)))
@@ -134,7 +135,13 @@ def in_delivery_order(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[i
     )
     with engine.connect() as connection:
         rows = connection.execute(statement).all()
-    return [(row[0], f"dm:{row[3]}" if row[1] == OutboxKind.REQUESTER_DM else str(row[2])) for row in rows]
+    return [(row[0], _destination(row[1], row[4], str(row[2]), row[3])) for row in rows]
+
+
+def _destination(kind: str, recipient: str | None, channel: str, requester: str) -> str:
+    if recipient is not None:
+        return f"dm:{recipient}" if recipient[:1] in ("U", "W") else recipient
+    return f"dm:{requester}" if kind == OutboxKind.REQUESTER_DM else channel
 
 
 def teams_with_due_refreshes(engine: Engine, *, now: datetime | None = None) -> list[str]:
@@ -173,14 +180,21 @@ def record_delivered(
     fallback_channel: str | None = None,
     card: tuple[int, str] | None = None,
     moved: bool = False,
+    posted_channel: str | None = None,
 ) -> None:
     """Mark the row delivered (`ts` None: nothing needed posting), via the DM with `fallback_channel`;
-    for a card, remember where it is (`card`: request id and channel) in the same transaction."""
+    for a card, remember where it is (`card`: request id and channel) in the same transaction; for a
+    message addressed to someone, where it was posted (`posted_channel`), to edit it there later."""
     with engine.begin() as connection:
         if card is not None and ts is not None:
             place_card(connection, card[0], card[1], ts, moved=moved)
         record_outbox_sent(
-            connection, outbox_id, ts=ts, rendered_version=rendered_version, fallback_channel=fallback_channel
+            connection,
+            outbox_id,
+            ts=ts,
+            rendered_version=rendered_version,
+            fallback_channel=fallback_channel,
+            posted_channel=posted_channel,
         )
 
 
@@ -191,6 +205,7 @@ def record_outbox_sent(
     ts: str | None,
     rendered_version: int,
     fallback_channel: str | None = None,
+    posted_channel: str | None = None,
 ) -> None:
     """Mark a row delivered (`ts` None: nothing needed posting), via the requester's DM with
     `fallback_channel`. A change that arrived while we were posting (a newer version) re-arms the row
@@ -210,6 +225,8 @@ def record_outbox_sent(
     }
     if fallback_channel is not None:
         values["fallback_channel_id"] = fallback_channel
+    if posted_channel is not None:
+        values["posted_channel_id"] = sa.func.coalesce(_outbox.c.posted_channel_id, posted_channel)
     connection.execute(update(_outbox).where(_outbox.c.id == outbox_id).values(**values))
 
 

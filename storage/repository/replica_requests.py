@@ -10,6 +10,7 @@ outbox's unique key refuses a notification queued twice. Which transitions exist
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,8 +21,16 @@ from sqlmodel import Session, col, select
 
 from storage.db import affected, is_unique_violation, session_scope
 from storage.group_insert import GroupInsert
-from storage.models import OutboxKind, OutboxMessage, ReplicaRequest, table
-from storage.repository.outbox import Queued, arm, enqueue_once
+from storage.models import (
+    WAITING_FOR_OTHERS,
+    Decision,
+    OutboxKind,
+    OutboxMessage,
+    ReplicaRequest,
+    RequestStatus,
+    table,
+)
+from storage.repository.outbox import Queued, arm, enqueue_once, rearm_all
 
 _requests = table(ReplicaRequest)
 
@@ -109,13 +118,17 @@ def transition(
     values: Mapping[str, Any],
     queue: Sequence[OutboxKind | Queued] = (),
     arm_card: bool = False,
+    rearm: Sequence[OutboxKind] = (),
+    decision: Mapping[str, Any] | None = None,
     release_lease_of: str | None = None,
     requester_id: str | None = None,
 ) -> ReplicaRequest | None:
     """Move the request to `target` if its status is one of `sources` (and, given `requester_id`, it is
     theirs), writing `values` with it; queue `queue` once each and re-render its card (`arm_card`) in the same
-    transaction. The moved request, or None if it was not in one of `sources` or the change was recorded
-    elsewhere first. `release_lease_of`: also give up that worker's lease on the row."""
+    transaction. `rearm`: re-render the messages of these kinds already sent for it (a question that now
+    says what was decided); `decision`: the record of who decided what (a `Decision` row's values). The
+    moved request, or None if it was not in one of `sources` or the change was recorded elsewhere first.
+    `release_lease_of`: also give up that worker's lease on the row."""
     condition = sa.and_(_requests.c.id == request_id, _requests.c.status.in_(list(sources)))
     if requester_id is not None:
         condition = sa.and_(condition, _requests.c.requester_id == requester_id)
@@ -132,6 +145,10 @@ def transition(
                     raise _AlreadyQueued
             if arm_card:
                 arm(session, request_id)
+            for kind in rearm:
+                rearm_all(session, request_id, kind)
+            if decision is not None:
+                session.add(Decision(request_id=request_id, **decision))
             return session.get(ReplicaRequest, request_id)
     except _AlreadyQueued:
         return None
@@ -187,6 +204,33 @@ def verdict_outcomes(
     )
     with Session(engine) as session:
         return [(a, b, d, e, f) for a, b, d, e, f in session.execute(statement).all()]
+
+
+def expired_waits(engine: Engine, now: datetime, *, limit: int = 200) -> list[tuple[int, str]]:
+    """(id, status) of requests waiting for someone else's answer past their expiry, oldest first."""
+    c = _requests.c
+    statement = (
+        sa.select(c.id, c.status)
+        .where(c.status.in_([str(s) for s in WAITING_FOR_OTHERS]), c.expires_at <= now)
+        .order_by(c.expires_at)
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [(int(row[0]), str(row[1])) for row in connection.execute(statement)]
+
+
+def spent_since(engine: Engine, requester_id: str, since: datetime, *, excluding: int | None = None) -> int:
+    """How many of this person's requests made since `since` went to Tavus (or are on their way)."""
+    c = _requests.c
+    condition = sa.and_(
+        c.requester_id == requester_id,
+        c.created_at >= since,
+        sa.or_(c.submitted_at.is_not(None), c.status == RequestStatus.SUBMITTING.value),
+    )
+    if excluding is not None:
+        condition = sa.and_(condition, c.id != excluding)
+    with engine.connect() as connection:
+        return int(connection.execute(sa.select(sa.func.count()).where(condition)).scalar_one())
 
 
 def _released(owner: str) -> dict[str, Any]:

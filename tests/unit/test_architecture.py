@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.lifecycle import TRANSITIONS
+from bot.domain.transitions import TRANSITIONS
 from storage.models import RequestStatus
 from tests import architecture_doc
 from tests.paths import REPO

@@ -23,12 +23,17 @@ from bot.slack.render.answers import (
     voices_message,
     which_one,
 )
+from bot.slack.render.approval import REASON_REQUIRED, deny_form
+from bot.slack.render.audit import audit_message
 from bot.slack.render.blocks import Block, Message, escape, link
 from bot.slack.render.card import elapsed, progress_bar, request_card
+from bot.slack.render.consent import decline_note_form
 from bot.slack.render.forms import (
     CANCELLED,
     FIELD_ERRORS,
+    GOING_ON,
     SUBMITTING,
+    WITHDRAWN,
     confirmation,
     photo_advisory,
     photo_refused,
@@ -41,6 +46,7 @@ from bot.slack.render.refusals import resume_failed_message, something_went_wron
 from bot.slack.render.stages import stage_post
 from bot.slack.render.thread import (
     CREDIT_NOTE,
+    addressed_message,
     completion_post,
     failure_post,
     fallback_notice,
@@ -55,16 +61,23 @@ __all__ = [
     "CANCELLED",
     "CREDIT_NOTE",
     "FIELD_ERRORS",
+    "GOING_ON",
     "HOME_FILTERS",
     "HOME_LIMIT",
     "IMAGE_REQUIREMENTS",
+    "REASON_REQUIRED",
     "SUBMITTING",
+    "WITHDRAWN",
     "Block",
     "Message",
     "accepted_message",
+    "addressed_message",
+    "audit_message",
     "completion_post",
     "confirmation",
+    "decline_note_form",
     "deleted_message",
+    "deny_form",
     "elapsed",
     "errors_message",
     "escape",

@@ -7,9 +7,9 @@ from datetime import datetime
 from bot.domain.errors import SubmitProblem
 from bot.domain.lifecycle import REPLICA_GONE
 from bot.domain.requests import SubmitError
-from bot.slack.render import stages
+from bot.slack.render import likeness, stages
 from bot.slack.render.blocks import Block, Message, channel_ref, context, escape, link, section, shorten
-from storage.models import ReplicaRequest, RequestStatus, utcnow
+from storage.models import Likeness, ReplicaRequest, RequestStatus, utcnow
 
 TRAINING_HINT = (
     "Training usually takes 3–4 hours, and the progress can sit at one percentage for a long time while "
@@ -26,6 +26,7 @@ STATUS_LABELS = {
     RequestStatus.SUBMIT_FAILED: ":warning: Not submitted",
     RequestStatus.AWAITING_CONFIRMATION: ":raised_hand: Waiting for your confirmation",
     RequestStatus.DELETED: ":wastebasket: Deleted",
+    **likeness.WAITING_LABELS,
 }
 
 # What a channel error means for the person reading the DM; the raw code goes to the logs only.
@@ -92,6 +93,8 @@ def request_card(
         f"*Status*\n{status_label(request)}",
         f"*Replica id*\n`{request.replica_id}`" if request.replica_id else "*Replica id*\nnot assigned yet",
     ]
+    if request.likeness not in (None, Likeness.SELF):
+        fields.append(f"*Whose face*\n{likeness.face_description(request)}")
     if status == RequestStatus.TRAINING:
         fields.append(f"*Progress*\n`{progress_bar(request.progress_percent)}`")
         fields.append(
@@ -122,6 +125,7 @@ def request_card(
     blocks += [title, {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}]
     if request.retry_of is not None:
         blocks.append(context(_retry_line(retry_of, retry_of_link)))
+    blocks += likeness.card_lines(request)
     if source:
         label = "Training video" if request.train_video_url else "Photo"
         blocks.append(context(f"{label}: {link(source, shorten(source))}"))

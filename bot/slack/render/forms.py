@@ -9,9 +9,16 @@ from typing import Any
 from bot.domain.catalogue import Catalogue
 from bot.domain.requests import Question
 from bot.photos.offline_check import Finding
-from bot.slack.ids import CANCEL_ACTION, CONFIRM_ACTION, MODAL_CALLBACK_ID
+from bot.slack.ids import (
+    CANCEL_ACTION,
+    CONFIRM_ACTION,
+    LIKENESS_BLOCK_PREFIX,
+    LIKENESS_COLLEAGUE_ACTION,
+    LIKENESS_OUTSIDE_ACTION,
+    MODAL_CALLBACK_ID,
+)
 from bot.slack.render.answers import voice_description
-from bot.slack.render.blocks import Block, Message, button, context, escape, link, section, shorten
+from bot.slack.render.blocks import Block, Message, button, context, escape, link, plain, section, shorten
 from bot.slack.render.photos import IMAGE_REQUIREMENTS, finding_detail
 
 RIGHTS_TEXT = "I have the rights to use this person's likeness (and they agreed) for a replica."
@@ -32,9 +39,18 @@ FIELD_ERRORS = {
     "rights": "Please confirm you have the rights to use this likeness.",
     "photo": "Attach one JPG or PNG headshot.",
     "voice": "Pick one of the stock voices.",
+    "depicted": "Pick the colleague in the photo (they are asked before anything is sent).",
 }
+# The form's answers to "Whose face is it?" (the values `Likeness` takes).
+FACE_CHOICES = (
+    ("self", "Me"),
+    ("colleague", "A colleague (they are asked first)"),
+    ("outside", "Someone outside this workspace / synthetic"),
+)
 TAVUS_PASSED_NOTE = "Tavus' own image check passed this photo, so these are only my doubts; you decide."
 SUBMITTING = "Thanks — submitting it to Tavus now."
+WITHDRAWN = "Cancelled: nothing was sent to Tavus, and the photo was deleted."
+GOING_ON = "Thanks — noted. I'll go on with it and say here what happens next."
 CANCELLED = (
     "Nothing was sent to Tavus. Send another photo whenever you're ready: mention me "
     "with it, DM it to me, or use `/replica create`."
@@ -50,9 +66,11 @@ def upload_modal(
     file_name: str | None = None,
     descriptions: Mapping[str, str] | None = None,
     retry_of_name: str | None = None,
+    faces: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The `/replica create` form. With `file_name`, the photo comes from a message (the shortcut); with
-    `retry_of_name`, it retries a failed request: name and voice come prefilled, only the photo is new."""
+    `retry_of_name`, it retries a failed request: name and voice come prefilled, only the photo is new.
+    `faces`: the answers to "Whose face is it?" to offer (none: the question is not asked)."""
     photo: Block
     if file_name:
         photo = section(f":frame_with_picture: Photo: *{escape(file_name)}* (from the message)")
@@ -119,6 +137,7 @@ def upload_modal(
                     "text": "A photo has no voice to learn, so the replica speaks with this one.",
                 },
             },
+            *_face_inputs(faces),
             {
                 "type": "input",
                 "block_id": "rights",
@@ -131,6 +150,37 @@ def upload_modal(
             },
         ],
     }
+
+
+def _face_inputs(faces: tuple[str, ...]) -> list[Block]:
+    if not faces:
+        return []
+    options = [
+        {"text": {"type": "plain_text", "text": label}, "value": value}
+        for value, label in FACE_CHOICES
+        if value in faces
+    ]
+    return [
+        {
+            "type": "input",
+            "block_id": "likeness",
+            "label": plain("Whose face is it?"),
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "value",
+                "options": options,
+                "initial_option": options[0],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "depicted",
+            "optional": True,
+            "label": plain("The colleague in the photo"),
+            "hint": plain("They get a DM to allow or decline; nothing reaches Tavus before they allow it."),
+            "element": {"type": "users_select", "action_id": "value", "placeholder": plain("Pick a person")},
+        },
+    ]
 
 
 def confirmation(
@@ -155,10 +205,12 @@ def confirmation(
 
 
 def question(asked: Question, request_id: int) -> Message:
+    if asked == Question.WHOSE_FACE:
+        return whose_face_question(request_id, (), None, outside="approve")
     return confirmation(QUESTIONS[asked], request_id)
 
 
-def _finding_lines(findings: Sequence[Finding], catalogue: Catalogue) -> list[Block]:
+def finding_lines(findings: Sequence[Finding], catalogue: Catalogue) -> list[Block]:
     """Each finding in the words and with the link the error catalogue uses for the matching Tavus code."""
     blocks: list[Block] = []
     for finding in findings:
@@ -195,7 +247,7 @@ def photo_advisory(
         asked = f"{QUESTIONS[rights_question]} If so, you can submit it anyway — or send another photo."
     message = confirmation(
         asked, request_id, confirm="Submit anyway", cancel="Use another photo",
-        preface=[intro, *_finding_lines(findings, catalogue)],
+        preface=[intro, *finding_lines(findings, catalogue)],
     )
     if tavus_passed:
         # Both checks answer in this one message.
@@ -208,7 +260,7 @@ def photo_refused(findings: Sequence[Finding], catalogue: Catalogue) -> Message:
     intro = section(":no_entry: I did not send this to Tavus: the photo check found problems Tavus "
                     "rejects photos for. Please send another photo.")
     return Message(text=f"I did not send this to Tavus: {_summary(findings)}."[:3000],
-                   blocks=[intro, *_finding_lines(findings, catalogue), context(IMAGE_REQUIREMENTS)])
+                   blocks=[intro, *finding_lines(findings, catalogue), context(IMAGE_REQUIREMENTS)])
 
 
 def _voice_option(voice: str, descriptions: Mapping[str, str] | None) -> dict[str, Any]:
@@ -217,3 +269,48 @@ def _voice_option(voice: str, descriptions: Mapping[str, str] | None) -> dict[st
     if described:
         option["description"] = {"type": "plain_text", "text": shorten(described, 75)}
     return option
+
+
+WHOSE_FACE = (
+    "Whose face is this? Before anything goes to Tavus I need to know — and your answer is your word that "
+    "you have the rights to use it."
+)
+COLLEAGUE_HINT = (
+    "A colleague is asked in a DM first: nothing of the photo reaches Tavus, not even its image check, "
+    "until they allow it."
+)
+OUTSIDE_NEEDS_APPROVAL = "Someone outside this workspace (or a synthetic character) needs an approver's yes."
+
+
+def whose_face_question(
+    request_id: int, findings: Sequence[Finding], catalogue: Catalogue | None, *, outside: str
+) -> Message:
+    """The three answers, with the photo check's doubts above them when it had any. `outside` is
+    LIKENESS_OUTSIDE: with `deny`, that answer is not offered."""
+    value = str(request_id)
+    blocks: list[Block] = []
+    if findings and catalogue is not None:
+        blocks.append(section(
+            ":mag: Before spending a training run, I looked at the photo. Tavus may reject it:"
+        ))
+        blocks += finding_lines(findings, catalogue)
+        blocks.append(context("If you go on, these doubts are yours to accept; or send another photo."))
+    blocks.append(section(f":raised_hand: {WHOSE_FACE}"))
+    elements: list[Block] = [
+        # "Yes" to the rights question it replaces, so the answer is the same click.
+        button("This is me", CONFIRM_ACTION, value, primary=True),
+        {
+            "type": "users_select",
+            "action_id": LIKENESS_COLLEAGUE_ACTION,
+            "placeholder": plain("A colleague…"),
+        },
+    ]
+    if outside != "deny":
+        elements.append(button("Someone outside / synthetic", LIKENESS_OUTSIDE_ACTION, value))
+    elements.append(button("Cancel", CANCEL_ACTION, value))
+    blocks.append({"type": "actions", "block_id": f"{LIKENESS_BLOCK_PREFIX}{value}", "elements": elements})
+    hints = [COLLEAGUE_HINT]
+    if outside == "approve":
+        hints.append(OUTSIDE_NEEDS_APPROVAL)
+    blocks.append(context(" ".join(hints)))
+    return Message(text=WHOSE_FACE, blocks=blocks)

@@ -34,6 +34,7 @@ NO_MEDIA_STORE = (
     "PUBLIC_BASE_URL or MEDIA_BACKEND=s3). Meanwhile, `/replica create <image-url>` with a public link works."
 )
 _NAME_EXAMPLE = '`name="Ana Demo"`'
+_FOR_EXAMPLE = "Write `for=@ana` (a colleague, who is asked first), `for=me`, or `for=outside`."
 
 
 def command_error_text(error: CommandError) -> str:
@@ -42,7 +43,7 @@ def command_error_text(error: CommandError) -> str:
         "unclosed_quote": f"A quote is not closed. Put quotes around the whole value, like {_NAME_EXAMPLE}.",
         "duplicate_key": f"`{key}=` is given twice; keep one.",
         "unknown_key": (
-            f"I don't know `{key}=`. Use `voice=`, `name=`, `video=`, `consent=` and `model=`."
+            f"I don't know `{key}=`. Use `voice=`, `name=`, `video=`, `consent=`, `model=` and `for=`."
         ),
         "several_links": f"Give one image link. If the name has spaces, put it in quotes: {_NAME_EXAMPLE}.",
         "image_twice": "Give the image link once: either on its own or as `image=`, not both.",
@@ -51,6 +52,17 @@ def command_error_text(error: CommandError) -> str:
             "`consent=` goes with `video=<url>`; an image request needs no consent video."
         ),
         "empty_name": f"The name is empty. Try {_NAME_EXAMPLE}.",
+        "for_not_a_person": (
+            "`for=` names the one person whose face it is, not a channel, @here/@channel or a user group. "
+            + _FOR_EXAMPLE
+        ),
+        "for_several": "`for=` names one person: a replica is of one face. " + _FOR_EXAMPLE,
+        "for_plain_name": (
+            "I can't tell who that is from a typed name: pick the person from Slack's list as you type "
+            "`for=@`, so it becomes a mention. " + _FOR_EXAMPLE
+        ),
+        "for_unknown": "I don't understand that `for=`. " + _FOR_EXAMPLE,
+        "mention_without_for": "To say whose face it is, put the mention after `for=`. " + _FOR_EXAMPLE,
     }[error.problem]
 
 
@@ -98,6 +110,15 @@ def request_refusal_text(
     if error.action == Action.DELETE:
         return "Only the person who asked for this replica, or an admin, can delete it."
     name = escape(error.replica_name)
+    if error.action == Action.CONSENT:
+        return (
+            f"Only <@{error.requester_id}>, the person in the photo, can allow or decline a replica of their "
+            "face. Nothing changed."
+        )
+    if error.action == Action.APPROVE:
+        return "Only an approver of this workspace can approve or deny replica requests. Nothing changed."
+    if error.action == Action.AUDIT:
+        return "Only the app's admins can see the record of who asked for whose face."
     if error.action == Action.CHOOSE:
         who = f"Only <@{error.requester_id}>, who asked for *{name}*, or an admin"
         return f"{who} can decide about this photo."

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue, ExplainedError
 from bot.domain.lifecycle import REPLICA_GONE
 from bot.slack.ids import GUIDELINE_ACTION, RETRY_ACTION
-from bot.slack.render import stages
+from bot.slack.render import approval, consent, stages
 from bot.slack.render.blocks import (
     MAX_MESSAGE_BLOCKS,
     Block,
@@ -160,6 +160,16 @@ def requester_dm(request: ReplicaRequest, *, permalink: str | None, catalogue: C
     return Message(text=text, blocks=blocks)
 
 
+def addressed_message(kind: str, request: ReplicaRequest, catalogue: Catalogue) -> Message:
+    """A message that goes to someone other than the request's thread (a DM to the colleague in the photo,
+    an approver's), kept current as the request changes."""
+    if kind == OutboxKind.CONSENT_ASK:
+        return consent.consent_ask(request)
+    if kind == OutboxKind.APPROVAL_ASK:
+        return approval.approval_ask(request, catalogue)
+    raise ValueError(f"no addressed message for outbox kind {kind!r}")
+
+
 def thread_post(kind: str, request: ReplicaRequest, catalogue: Catalogue, docs_url: str) -> Message:
     """The post an outbox row of `kind` makes in the request card's thread."""
     staged = stages.stage_post(kind, request, docs_url, catalogue.support_email)
@@ -171,4 +181,13 @@ def thread_post(kind: str, request: ReplicaRequest, catalogue: Catalogue, docs_u
         return stuck_notice(request, catalogue.support_email)
     if kind == OutboxKind.COMPLETION:
         return completion_post(request, docs_url)
+    answered = {
+        OutboxKind.DECLINED: consent.declined_post,
+        OutboxKind.DECLINE_NOTE: consent.decline_note_post,
+        OutboxKind.EXPIRED: consent.expired_post,
+        OutboxKind.CONSENT_UNREACHABLE: consent.consent_unreachable,
+        OutboxKind.DENIED: approval.denied_post,
+    }.get(OutboxKind(kind))
+    if answered is not None:
+        return answered(request)
     raise ValueError(f"no message for outbox kind {kind!r}")

@@ -12,11 +12,24 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.domain.errors import SubmitProblem
-from bot.domain.lifecycle import DELETE, TRANSITIONS, Failure, Lifecycle, Poll, Transition
+from bot.domain.lifecycle import Failure, Lifecycle, Poll
 from bot.domain.requests import SubmitError
+from bot.domain.transitions import (
+    ALLOW,
+    APPROVE,
+    DECLINE,
+    DECLINE_NOTE,
+    DELETE,
+    DENY,
+    EXPIRE,
+    TRANSITIONS,
+    UNREACHABLE,
+    WITHDRAW,
+    Transition,
+)
 from storage.db import session_scope
 from storage.models import OutboxKind, OutboxMessage, ReplicaRequest, RequestStatus, utcnow
 from storage.repository import leases, replica_requests
@@ -24,6 +37,8 @@ from storage.repository import leases, replica_requests
 S = RequestStatus
 POLLER = "poller-1"
 REQUESTER = "U1"
+COLLEAGUE = "U2"
+APPROVERS = ("UA1", "UA2")
 
 
 class Calls:
@@ -91,6 +106,17 @@ def card_version(engine: Engine, request_id: int) -> int:
             )
         ).first()
     return 0 if card is None else card.version
+
+
+def ask_versions(engine: Engine, request_id: int) -> dict[tuple[str, str | None], int]:
+    """The version of each question sent for the request (the colleague's DM, each approver's message)."""
+    asks = (OutboxKind.CONSENT_ASK, OutboxKind.APPROVAL_ASK)
+    with Session(engine) as session:
+        statement = select(OutboxMessage).where(
+            OutboxMessage.request_id == request_id, col(OutboxMessage.kind).in_(asks)
+        )
+        rows = session.exec(statement).all()
+    return {(row.kind, row.subject): row.version for row in rows}
 
 
 def poll(owner: str = POLLER) -> Poll:
@@ -163,6 +189,21 @@ def previewed(world: World) -> int:
     return claimed(world.engine, request_id)
 
 
+def awaiting_consent(world: World) -> int:
+    asked = {"likeness": "colleague", "depicted_id": COLLEAGUE, "consent_status": "asked"}
+    return moved(world.lifecycle.ask_consent(received(world), asked, COLLEAGUE))
+
+
+def awaiting_approval(world: World) -> int:
+    asked = {"approval_status": "asked"}
+    return moved(world.lifecycle.ask_approval(received(world), asked, APPROVERS))
+
+
+def declined(world: World) -> int:
+    request_id = awaiting_consent(world)
+    return moved(world.lifecycle.move(DECLINE, request_id, {"consent_status": "declined"}))
+
+
 READY_BY_STATUS: dict[RequestStatus, Callable[[World], int]] = {
     S.RECEIVED: received,
     S.AWAITING_CONFIRMATION: awaiting,
@@ -171,6 +212,9 @@ READY_BY_STATUS: dict[RequestStatus, Callable[[World], int]] = {
     S.PREVIEW_READY: previewed,
     S.COMPLETED: completed,
     S.FAILED: failed,
+    S.AWAITING_CONSENT: awaiting_consent,
+    S.AWAITING_APPROVAL: awaiting_approval,
+    S.DECLINED: declined,
 }
 
 
@@ -266,6 +310,27 @@ def _after_preview(step: Callable[[Lifecycle, int, Poll], bool]) -> Scenario:
     return scenario
 
 
+def _answered(ready: Callable[[World], int], transition: Transition, **values: Any) -> Scenario:
+    """An answer from someone other than the requester (`bot.domain.waits` makes it): one move."""
+
+    def scenario(world: World) -> tuple[int | None, Callable[[], int]]:
+        request_id = ready(world)
+        return request_id, lambda: moved(world.lifecycle.move(transition, request_id, values))
+
+    return scenario
+
+
+def _ask_consent(world: World) -> tuple[int | None, Callable[[], int]]:
+    request_id = received(world)
+    values = {"likeness": "colleague", "depicted_id": COLLEAGUE}
+    return request_id, lambda: moved(world.lifecycle.ask_consent(request_id, values, COLLEAGUE))
+
+
+def _ask_approval(world: World) -> tuple[int | None, Callable[[], int]]:
+    request_id = received(world)
+    return request_id, lambda: moved(world.lifecycle.ask_approval(request_id, {}, APPROVERS))
+
+
 def _delete(world: World) -> tuple[int | None, Callable[[], int]]:
     request_id = completed(world)
     finished_at = stored(world.engine, request_id).finished_at
@@ -310,6 +375,16 @@ SCENARIOS: dict[str, Scenario] = {
         lambda lc, rid, p: lc.fail(rid, Failure("replica_gone", None), poll=p, after_preview=True)
     ),
     "delete": _delete,
+    "ask_consent": _ask_consent,
+    "unreachable": _answered(awaiting_consent, UNREACHABLE),
+    "allow": _answered(awaiting_consent, ALLOW, consent_status="allowed"),
+    "decline": _answered(awaiting_consent, DECLINE, consent_status="declined"),
+    "decline_note": _answered(declined, DECLINE_NOTE, consent_note="Not me, sorry."),
+    "ask_approval": _ask_approval,
+    "approve": _answered(awaiting_approval, APPROVE, approval_status="approved", approval_by="UA1"),
+    "deny": _answered(awaiting_approval, DENY, approval_status="denied", approval_reason="No budget."),
+    "expire": _answered(awaiting_consent, EXPIRE, consent_status="expired"),
+    "withdraw": _answered(awaiting_approval, WITHDRAW, submit_error="cancelled"),
 }
 
 
@@ -327,6 +402,7 @@ def test_each_move_does_what_the_table_says(world: World, transition: Transition
     assert before in transition.sources
     kinds_before = set() if request_id is None else notices(engine, request_id)
     card_before = 0 if request_id is None else card_version(engine, request_id)
+    edits_before = {} if request_id is None else ask_versions(engine, request_id)
     calls_before = world.queued.count
 
     moved_id = perform()
@@ -335,8 +411,14 @@ def test_each_move_does_what_the_table_says(world: World, transition: Transition
     assert status(engine, moved_id) == transition.target
     assert notices(engine, moved_id) - kinds_before == set(transition.queues)
     assert card_version(engine, moved_id) == card_before + (1 if transition.card else 0)
+    # The questions it answers are edited to say so (each row of those kinds once more), and no other.
+    edits = ask_versions(engine, moved_id)
+    assert {k: v for k, v in edits.items() if k in edits_before} == {
+        k: v + (1 if k[0] in transition.rearms else 0) for k, v in edits_before.items()
+    }
     # Delivery is woken exactly by the moves that give it something to do.
-    assert world.queued.count - calls_before == (1 if transition.queues or transition.card else 0)
+    woken = transition.queues or transition.card or transition.rearms
+    assert world.queued.count - calls_before == (1 if woken else 0)
 
 
 # --- a request's life ---------------------------------------------------------------------------------------
@@ -354,9 +436,11 @@ def test_a_request_from_receipt_through_failure_to_deletion(world: World) -> Non
     assert world.queued.count == 0
 
     confirmed = lifecycle.confirm(request_id, REQUESTER)
-    assert confirmed is not None and confirmed.status == S.SUBMITTING
+    assert confirmed is not None and confirmed.status == S.RECEIVED
     assert confirmed.rights_affirmed_by == REQUESTER and confirmed.rights_affirmed_at is not None
+    assert confirmed.findings_accepted_at is not None
     assert lifecycle.confirm(request_id, REQUESTER) is None  # a double click
+    assert lifecycle.checked(request_id, {}, hold=False) is not None  # the checks go on: nothing to ask
     assert world.queued.count == 0
 
     hold_lease(engine, request_id, "reconciler")

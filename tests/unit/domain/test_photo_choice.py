@@ -82,8 +82,11 @@ def test_two_clicks_at_once_choose_once(world: World) -> None:
         results = list(pool.map(lambda _: click(), range(4)))
     assert sum(not isinstance(r, AlreadyConfirmed) for r in results) == 1
     request = stored(world.engine, outcome.request_id)
-    assert (request.status, request.photo_choice, request.photo_choice_by) == ("submitting", "auto_fix", "U1")
+    # Chosen: the request is "received" again, and its checks go on (here: straight to Tavus, once).
+    assert (request.status, request.photo_choice, request.photo_choice_by) == ("received", "auto_fix", "U1")
     assert request.photo_choice_at is not None
+    assert isinstance(service(world).proceed(request), Submitted)
+    assert len(creates(world.tavus)) == 1
 
 
 def test_only_the_requester_or_an_admin_chooses_and_the_fixer_only_where_it_can(world: World) -> None:
@@ -101,7 +104,8 @@ def test_only_the_requester_or_an_admin_chooses_and_the_fixer_only_where_it_can(
 
 
 def test_an_admin_cannot_affirm_the_requesters_rights(world: World) -> None:
-    outcome = held(world, "quality", confirm_rights=True)
+    # The single rights affirmation of LIKENESS_CONSENT=off, asked with Tavus' verdict in one message.
+    outcome = held(world, "quality", confirm_rights=True, likeness_consent="off")
     picker = choices(world, confirm_rights=True)
     with pytest.raises(NotPermitted):
         picker.submit(str(outcome.request_id), ADMIN, auto_fix=False)

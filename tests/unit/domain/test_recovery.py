@@ -1,5 +1,5 @@
 """bot.domain.recovery against a real database and the Tavus emulator: requests a crash left "received" are
-handed back as drafts, once, under a lease; requests a crash left "submitting" adopt the replica Tavus
+handed back once, under a lease, to check again; requests a crash left "submitting" adopt the replica Tavus
 already made for them, or are submitted, never twice."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import threading
 from dataclasses import replace
 from datetime import timedelta
 
+from bot.domain.drafts import draft_of, request_fields
 from bot.domain.errors import SubmitProblem
 from bot.domain.recovery import Recovery
-from bot.domain.requests import CreateArgs, SubmitError, Submitted
-from bot.domain.submission import request_fields
+from bot.domain.requests import CreateArgs, ReplicaDraft, SubmitError, Submitted
 from storage.models import ReplicaRequest, RequestStatus, utcnow
 from tests.unit.domain.world import REQUESTER, World, creates, outbox, stored
 
@@ -38,6 +38,11 @@ def submitting(world: World, name: str = "Ana", **overrides: object) -> ReplicaR
     return request
 
 
+def drafts(rescue: Recovery) -> list[ReplicaDraft]:
+    """What a worker claims of the requests a crash left "received", as the drafts it checks again."""
+    return [draft_of(request) for request in rescue.claim_received()]
+
+
 # --- received, never checked -------------------------------------------------------------------------------
 
 
@@ -49,7 +54,7 @@ def test_requests_acked_but_never_checked_come_back_as_drafts_once(any_world: Wo
         service.draft(REQUESTER, CreateArgs(voice="ben", name="Up"), uploaded=True, slack_file_id="F9")
     )
 
-    claimed = recovery(world).claim_received()
+    claimed = drafts(recovery(world))
 
     assert claimed == [linked, uploaded]
     assert claimed[1].uploaded
@@ -70,7 +75,7 @@ def test_a_request_received_moments_ago_is_not_taken_for_a_crash(world: World) -
 def test_a_claimed_request_is_checked_and_submitted_again(world: World) -> None:
     service = world.submission()
     service.receive(world.draft(service))
-    [draft] = recovery(world).claim_received()
+    [draft] = drafts(recovery(world))
 
     outcome = service.submit_link(draft)
 
@@ -84,7 +89,7 @@ def test_give_up_closes_a_received_request_keeping_why(world: World) -> None:
     service = world.submission()
     service.receive(world.draft(service))
     rescue = recovery(world)
-    [draft] = rescue.claim_received()
+    [draft] = drafts(rescue)
 
     rescue.give_up(draft, SubmitError(SubmitProblem.RESUME_FAILED, "ref-42"))
 
@@ -206,6 +211,6 @@ def test_draft_of_a_stored_request_round_trips(world: World) -> None:
     service = world.submission()
     original = world.draft(service, thread_ts="5.5", rights_affirmed=True)
     received = service.receive(original)
-    [claimed] = recovery(world).claim_received()
+    [claimed] = drafts(recovery(world))
     assert claimed == received == replace(original, received_id=received.received_id)
     assert claimed.rights_affirmed

@@ -11,6 +11,7 @@ from http import HTTPStatus
 
 import pytest
 
+from bot.domain.drafts import request_fields
 from bot.domain.errors import (
     Action,
     AlreadyConfirmed,
@@ -36,7 +37,7 @@ from bot.domain.requests import (
     Submitted,
     Superseded,
 )
-from bot.domain.submission import SubmissionService, request_fields
+from bot.domain.submission import SubmissionService
 from bot.photos.refusals import FetchRefusal, PreflightRefusal
 from bot.sandbox.tavus_emulator import ScriptedOutcome
 from storage.models import ReplicaRequest, RequestStatus, utcnow
@@ -258,11 +259,17 @@ def held(outcome: object) -> Held:
     return outcome
 
 
-def test_the_rights_question_holds_the_request_and_sends_nothing(world: World) -> None:
-    service = world.submission(confirm_rights=True)
+@pytest.mark.parametrize(
+    ("consent", "asked"), [("named", Question.WHOSE_FACE), ("off", Question.RIGHTS)]
+)
+def test_the_rights_question_holds_the_request_and_sends_nothing(
+    world: World, consent: str, asked: Question
+) -> None:
+    # LIKENESS_CONSENT=named asks whose face it is (the answer affirms the rights); `off` asks as before.
+    service = world.submission(confirm_rights=True, likeness_consent=consent)
     draft = service.receive(world.draft(service))
     outcome = held(service.submit_link(draft))
-    assert (outcome.question, outcome.findings) == (Question.RIGHTS, ())
+    assert (outcome.question, outcome.findings) == (asked, ())
     assert outcome.request_id == draft.received_id
     row = stored(world.engine, draft.received_id)
     assert (row.status, row.rights_affirmed_by) == (S.AWAITING_CONFIRMATION, None)
@@ -288,10 +295,11 @@ def test_only_the_requester_confirms_and_only_once(world: World) -> None:
     assert stored(world.engine, request_id).status == S.AWAITING_CONFIRMATION
 
     confirmed = service.confirm(request_id, "U1")
-    assert (confirmed.id, confirmed.status, confirmed.rights_affirmed_by) == (request_id, S.SUBMITTING, "U1")
+    assert (confirmed.id, confirmed.status, confirmed.rights_affirmed_by) == (request_id, S.RECEIVED, "U1")
+    assert confirmed.likeness == "self"  # "This is me"
     assert creates(world.tavus) == []  # confirming alone sends nothing
 
-    outcome = service.send_to_tavus(confirmed)
+    outcome = service.proceed(confirmed)
     assert isinstance(outcome, Submitted)
     assert stored(world.engine, request_id).status == S.TRAINING
     assert len(creates(world.tavus)) == 1
@@ -338,7 +346,7 @@ def test_a_double_click_on_confirm_confirms_once(any_world: World) -> None:
         thread.join()
 
     assert sorted(type(r).__name__ for r in results) == ["AlreadyConfirmed", "ReplicaRequest"]
-    assert stored(world.engine, request_id).status == S.SUBMITTING
+    assert stored(world.engine, request_id).status == S.RECEIVED
 
 
 def test_an_upload_confirmed_after_the_media_window_has_expired(world: World) -> None:
@@ -355,7 +363,7 @@ def test_an_upload_confirmed_after_the_media_window_has_expired(world: World) ->
         service.confirm(uploaded, "U1")
     assert stored(world.engine, uploaded).status == S.AWAITING_CONFIRMATION
     # A link is fetched by Tavus from its own host, whenever it is confirmed.
-    assert service.confirm(linked, "U1").status == S.SUBMITTING
+    assert service.confirm(linked, "U1").status == S.RECEIVED
 
 
 def test_a_video_without_a_consent_video_asks_first(world: World) -> None:

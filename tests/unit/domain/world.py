@@ -61,15 +61,30 @@ class HostedPhotos:
     ttl: timedelta = timedelta(hours=48)
     puts: list[tuple[str, str]] = field(default_factory=list)  # (key, content type)
     attached: list[tuple[str, int]] = field(default_factory=list)
+    stored: dict[str, bytes] = field(default_factory=dict)
+    purged: list[int] = field(default_factory=list)
 
     def put(self, data: bytes, content_type: str, *, request_id: int | None = None) -> StoredMedia:
         key = uuid.uuid4().hex
         self.puts.append((key, content_type))
+        self.stored[key] = data
+        if request_id is not None:
+            self.attached.append((key, request_id))
         url = self.images.put(f"/media/{key}", data, content_type)
         return StoredMedia(key=key, url=url, expires_at=utcnow() + self.ttl)
 
     def attach(self, key: str, request_id: int) -> None:
         self.attached.append((key, request_id))
+
+    def read(self, key: str) -> bytes | None:
+        return self.stored.get(key)
+
+    def purge_request(self, request_id: int) -> int:
+        gone = [key for key, request in self.attached if request == request_id and key in self.stored]
+        for key in gone:
+            del self.stored[key]
+        self.purged.append(request_id)
+        return len(gone)
 
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None) -> int:
         return 0

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.domain.drafts import request_fields
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.requests import ReplicaDraft, Requester
-from bot.domain.submission import request_fields
 from bot.slack.ids import MODAL_CALLBACK_ID, SHORTCUT_CALLBACK_ID
 from handlers.payloads import FormPlace
 from storage.models import ReplicaRequest, RequestStatus

@@ -8,10 +8,16 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.domain.catalogue import Catalogue
-from bot.domain.requests import Question
 from bot.sandbox.static_server import StaticServer
-from bot.slack.ids import CANCEL_ACTION, CONFIRM_ACTION, MODAL_CALLBACK_ID
-from bot.slack.render.forms import QUESTIONS
+from bot.slack.ids import (
+    CANCEL_ACTION,
+    CONFIRM_ACTION,
+    LIKENESS_BLOCK_PREFIX,
+    LIKENESS_COLLEAGUE_ACTION,
+    LIKENESS_OUTSIDE_ACTION,
+    MODAL_CALLBACK_ID,
+)
+from bot.slack.render.forms import WHOSE_FACE
 from bot.tavus import TavusClient
 from handlers.commands.replica import on_command
 from handlers.services import Services
@@ -118,7 +124,7 @@ def test_create_with_a_link_records_the_request_before_the_ack_and_queues_one_jo
     assert client.calls == []
 
 
-def test_the_queued_create_job_checks_the_photo_and_asks_about_the_rights(
+def test_the_queued_create_job_checks_the_photo_and_asks_whose_face_it_is(
     services: Services, client: RecordingClient, jobs: Jobs, engine: Engine, images: StaticServer
 ) -> None:
     run(services, client, f"create {images.url}/ana.png voice=anna name=Ana")
@@ -126,13 +132,18 @@ def test_the_queued_create_job_checks_the_photo_and_asks_about_the_rights(
 
     [request] = stored_requests(engine)
     assert request.status == RequestStatus.AWAITING_CONFIRMATION
+    assert request.likeness is None
     [asked] = client.called("chat_postEphemeral")
     assert (asked["channel"], asked["user"]) == (CHANNEL, USER)
-    assert asked["text"] == QUESTIONS[Question.RIGHTS]
-    buttons = [e for block in asked["blocks"] if block["type"] == "actions" for e in block["elements"]]
-    assert [(b["action_id"], b["value"]) for b in buttons] == [
-        (CONFIRM_ACTION, str(request.id)),
-        (CANCEL_ACTION, str(request.id)),
+    assert asked["text"] == WHOSE_FACE
+    [actions] = [block for block in asked["blocks"] if block["type"] == "actions"]
+    assert actions["block_id"] == f"{LIKENESS_BLOCK_PREFIX}{request.id}"
+    # "This is me" is the rights question's "yes"; a colleague is picked; outside needs an approver.
+    assert [(e["type"], e["action_id"], e.get("value")) for e in actions["elements"]] == [
+        ("button", CONFIRM_ACTION, str(request.id)),
+        ("users_select", LIKENESS_COLLEAGUE_ACTION, None),
+        ("button", LIKENESS_OUTSIDE_ACTION, str(request.id)),
+        ("button", CANCEL_ACTION, str(request.id)),
     ]
 
 

@@ -15,6 +15,7 @@ from bot.domain import errors as domain_errors
 from bot.domain.errors import (
     Action,
     AlreadyConfirmed,
+    AlreadyDecided,
     AlreadyDeleted,
     CannotAutoFix,
     ChannelNotAllowed,
@@ -23,10 +24,15 @@ from bot.domain.errors import (
     DeletionNotConfirmed,
     MissingPhoto,
     MissingVoice,
+    NoApprover,
     NoImageTraining,
     NoMediaStore,
     NothingToRetry,
     NotPermitted,
+    OutsideNotAllowed,
+    OwnRequest,
+    PersonCannotConsent,
+    PersonProblem,
     PhotoFlagged,
     Refusal,
     ReplicaNotVisible,
@@ -79,6 +85,14 @@ def _domain_refusals() -> list[tuple[str, Refusal, bool]]:
         ("AlreadyDeleted", AlreadyDeleted(HOSTILE), True),
         ("DeleteTooSoon", DeleteTooSoon(HOSTILE, timedelta(minutes=42)), True),
         ("DeletionNotConfirmed", DeletionNotConfirmed(), False),
+        *(
+            (f"PersonCannotConsent-{problem}", PersonCannotConsent("U0ANA", problem), False)
+            for problem in PersonProblem
+        ),
+        ("OutsideNotAllowed", OutsideNotAllowed(), False),
+        ("NoApprover", NoApprover(), False),
+        ("OwnRequest", OwnRequest(), False),
+        *((f"AlreadyDecided-{status}", AlreadyDecided(status), False) for status in RequestStatus),
     ]
 
 
