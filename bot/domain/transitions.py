@@ -119,7 +119,7 @@ ASK_APPROVAL = Transition(
     card=True,
 )
 APPROVE = Transition(
-    "approve", (S.AWAITING_APPROVAL,), S.SUBMITTING, "an approver approves",
+    "approve", (S.AWAITING_APPROVAL,), S.RECEIVED, "an approver approves: the request goes on",
     card=True, rearms=(OutboxKind.APPROVAL_ASK,),
 )
 DENY = Transition(

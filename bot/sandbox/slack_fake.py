@@ -78,6 +78,7 @@ DEFAULT_TIERS: dict[str, tuple[float, int]] = {
     "views.publish": TIER_4,
     "files.info": TIER_4,
     "users.info": TIER_4,
+    "usergroups.users.list": TIER_2,
     "reactions.add": TIER_3,
 }
 _RESPONSE_URL_MAX_POSTS = 5
@@ -306,6 +307,7 @@ class SlackFake:
             "views.publish": self._views_publish,
             "files.info": self._files_info,
             "users.info": self._users_info,
+            "usergroups.users.list": self._usergroups_users_list,
             "reactions.add": self._reactions_add,
         }
         self.app = Starlette(routes=self._routes())
@@ -334,6 +336,10 @@ class SlackFake:
         # Commercially distributed apps outside the Marketplace get at most 15 objects per read.
         self.max_read_objects: int | None = None
         self._open_dms: set[str] = set()
+        # Every well-formed user id is an active person unless told otherwise (`set_user`); user groups
+        # exist only once given (`set_usergroup`).
+        self._people: dict[str, Json] = {}
+        self._usergroups: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ inspection
 
@@ -497,6 +503,19 @@ class SlackFake:
         """Spend what `method`'s bucket holds, as if the workspace had just used it up."""
         with self._lock:
             self._tier_buckets[method] = _Bucket(0.0, time.monotonic())
+
+    def set_user(
+        self, user_id: str, *, exists: bool = True, is_bot: bool = False, deleted: bool = False
+    ) -> None:
+        """What users.info says of `user_id` (and whether a DM can be opened with them): a person who does
+        not exist (`user_not_found`), an app's bot user (`is_bot`), or a deactivated account (`deleted`)."""
+        with self._lock:
+            self._people[user_id] = {"exists": exists, "is_bot": is_bot, "deleted": deleted}
+
+    def set_usergroup(self, group_id: str, users: list[str]) -> None:
+        """A user group (S…) and its members, for usergroups.users.list."""
+        with self._lock:
+            self._usergroups[group_id] = list(users)
 
     def set_channel_error(self, channel: str, error: str | None) -> None:
         """Make every post/update/ephemeral into `channel` fail with `error`; None clears it."""
@@ -890,6 +909,12 @@ class SlackFake:
         if params.get("channel"):
             channel_id = str(params["channel"])
         elif len(users) == 1:
+            # As on Slack: no DM with someone who is not a person, or not active.
+            person = self._person(users[0])
+            if person["is_bot"] and users[0] != self.bot_user_id:
+                raise _ApiError("cannot_dm_bot")
+            if person["deleted"]:
+                raise _ApiError("user_disabled")
             channel_id = f"D{users[0]}"
         elif len(users) > 1:
             channel_id = "G" + hashlib.sha1(",".join(sorted(users)).encode()).hexdigest()[:10].upper()
@@ -1079,11 +1104,23 @@ class SlackFake:
             raise _ApiError("file_not_found")
         return {"file": self._file_object(stored), "comments": [], "response_metadata": {"next_cursor": ""}}
 
+    def _person(self, user_id: str) -> Json:
+        """users.info's facts about a user; user_not_found for an id that is not one."""
+        known = self._people.get(user_id, {"exists": True, "is_bot": False, "deleted": False})
+        if not _USER_ID.match(user_id) or not known["exists"]:
+            raise _ApiError("user_not_found")
+        return {"is_bot": known["is_bot"] or user_id == self.bot_user_id, "deleted": known["deleted"]}
+
+    def _usergroups_users_list(self, params: Json) -> Json:
+        group = str(_required(params, "usergroup", "no_such_subteam"))
+        if group not in self._usergroups:
+            raise _ApiError("no_such_subteam")
+        return {"users": list(self._usergroups[group])}
+
     def _users_info(self, params: Json) -> Json:
         user_id = str(_required(params, "user", "user_not_found"))
-        if not _USER_ID.match(user_id):
-            raise _ApiError("user_not_found")
-        is_bot = user_id == self.bot_user_id
+        person = self._person(user_id)
+        is_bot = person["is_bot"]
         name = "replica-bot" if is_bot else f"user-{user_id.lower()}"
         real_name = "replica-bot" if is_bot else f"Fake User {user_id}"
         return {
@@ -1091,7 +1128,7 @@ class SlackFake:
                 "id": user_id,
                 "team_id": self.team_id,
                 "name": name,
-                "deleted": False,
+                "deleted": person["deleted"],
                 "real_name": real_name,
                 "tz": "Europe/Amsterdam",
                 "tz_label": "Central European Time",

@@ -76,7 +76,9 @@ def test_create_without_a_link_opens_the_modal_and_submits_the_uploaded_photo(
     assert response.status_code == 200
     view = opened_view(slack)
     kinds = [b.get("element", {}).get("type") for b in view["blocks"] if b["type"] == "input"]
-    assert kinds == ["file_input", "plain_text_input", "static_select", "checkboxes"]
+    assert kinds == [
+        "file_input", "plain_text_input", "static_select", "radio_buttons", "users_select", "checkboxes"
+    ]
 
     photo = png(640, 640)
     result = app.sender.interaction(modal_submission(view, files=[upload(slack, photo)]))

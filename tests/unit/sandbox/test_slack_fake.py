@@ -186,6 +186,36 @@ def test_other_message_methods(fake: SlackFake, client: WebClient) -> None:
     assert _error(no_user) == "user_not_found"
 
 
+def test_people_apps_deactivated_accounts_and_user_groups(fake: SlackFake, client: WebClient) -> None:
+    """users.info says is_bot and deleted; no DM opens with an app or a deactivated account; a user group
+    lists its members (usergroups.users.list), and an unknown one is no_such_subteam."""
+    fake.set_user("UAPP", is_bot=True)
+    fake.set_user("UGONE", deleted=True)
+    fake.set_user("UNOBODY", exists=False)
+    fake.set_usergroup("SAPPROVERS", ["UA1", "UA2"])
+
+    person = client.users_info(user="UANA")["user"]
+    assert (person["is_bot"], person["deleted"]) == (False, False)
+    assert client.users_info(user="UAPP")["user"]["is_bot"] is True
+    assert client.users_info(user="UGONE")["user"]["deleted"] is True
+    with pytest.raises(SlackApiError) as missing:
+        client.users_info(user="UNOBODY")
+    assert _error(missing) == "user_not_found"
+
+    assert client.conversations_open(users="UANA")["channel"]["id"] == "DUANA"
+    for user, error in (("UAPP", "cannot_dm_bot"), ("UGONE", "user_disabled"), ("UNOBODY", "user_not_found")):
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_open(users=user)
+        assert _error(refused) == error
+
+    assert client.usergroups_users_list(usergroup="SAPPROVERS")["users"] == ["UA1", "UA2"]
+    with pytest.raises(SlackApiError) as no_group:
+        client.usergroups_users_list(usergroup="SNONE")
+    assert _error(no_group) == "no_such_subteam"
+    fake.reset()
+    assert client.users_info(user="UAPP")["user"]["is_bot"] is False
+
+
 def test_replies_to_a_persons_message(fake: SlackFake, client: WebClient) -> None:
     photo = fake.add_file(PNG)
     asked = fake.add_message("C1", "<@UBOT> make me a replica", user="U7", files=[photo])
