@@ -110,10 +110,10 @@ def create_args(command: ParsedCommand) -> CreateArgs:
     unknown = sorted(set(command.options) - CREATE_KEYS)
     if unknown:
         raise CommandError("unknown_key", unknown[0])
-    if len(command.args) > 1:
-        raise CommandError("several_links")
     if any(_ANY_USER_MENTION.search(arg) for arg in command.args):
         raise CommandError("for_several" if "for" in command.options else "mention_without_for")
+    if len(command.args) > 1:
+        raise CommandError("several_links")
     if command.args and command.options.get("image"):
         raise CommandError("image_twice")
     image = command.options.get("image") or (command.args[0] if command.args else None)

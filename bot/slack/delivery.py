@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.slack import render
-from bot.slack.addressed import AddressedMessages, DirectMessages
+from bot.slack.addressed import AddressedMessages, DirectMessages, is_user
 from bot.slack.exactly_once import LostLease, OncePoster
 from bot.slack.home_tab import HomePublisher, HomeRefreshes
 from bot.slack.pacing import PERMALINK, UPDATE, NotNow, PacedCalls, Pacer
@@ -82,7 +82,6 @@ class Deliverer:
         self._batch_size = batch_size
         self._concurrency = concurrency
         self._notify_requester_dm = notify_requester_dm
-        self._home = home
         self._docs_url = docs_url
         self._pacer = pacer
         self._calls = PacedCalls(pacer)
@@ -179,6 +178,8 @@ class Deliverer:
             return
         if row.recipient is not None:
             self._addressed.deliver(row, request)
+            if is_user(row.recipient):  # their App Home lists what waits for their answer
+                self._refresh_home(request, row.recipient)
         elif row.kind == OutboxKind.REQUESTER_DM:
             self._deliver_requester_dm(row, request)
         elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
@@ -317,11 +318,11 @@ class Deliverer:
             self._permalinks[key] = str(response["permalink"])
         return self._permalinks[key]
 
-    def _refresh_home(self, request: ReplicaRequest) -> None:
+    def _refresh_home(self, request: ReplicaRequest, user_id: str | None = None) -> None:
         # Collected, then published once per user after the pass, within the views.publish budget: a burst
         # of card updates for one requester is one views.publish, not one each.
         if self._homes is not None:
-            self._homes.add(request.requester_id, request.team_id or ANY_TEAM)
+            self._homes.add(user_id or request.requester_id, request.team_id or ANY_TEAM)
 
     # --- bookkeeping ------------------------------------------------------------------------------------
 

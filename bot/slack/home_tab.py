@@ -46,6 +46,7 @@ class HomePublisher:
         return home_view(
             requests, is_admin=is_admin, catalogue=self._catalogue, active_filter=active, viewer=user_id,
             stats=verdict_stats(self._engine) if is_admin else None,
+            asked=replica_requests.waiting_for(self._engine, user_id),
         )
 
     def publish(self, client: WebClient, user_id: str, view_filter: str | None = None) -> None:

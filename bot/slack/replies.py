@@ -70,6 +70,12 @@ def in_dm(client: WebClient, user: str) -> Reply:
 
 
 
+def to_clicker(client: WebClient, respond: Respond | None, channel: str | None, user: str) -> Reply:
+    """To whoever clicked a button: privately where they clicked it, or in their DM for a click in the App
+    Home tab, which has no channel to answer in."""
+    return privately(client, respond, channel, user) if channel else in_dm(client, user)
+
+
 def where_asked(client: WebClient, channel: str, thread_ts: str | None, user: str) -> Reply:
     """In the thread a request came from, if it came from one (an upload, a retry); else privately."""
     return in_thread(client, channel, thread_ts) if thread_ts else privately(client, None, channel, user)

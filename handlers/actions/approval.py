@@ -10,7 +10,7 @@ from bot.domain.errors import Refusal
 from bot.domain.requests import Outcome
 from bot.slack import render
 from bot.slack.errors import user_message
-from bot.slack.replies import privately, to_requester
+from bot.slack.replies import to_clicker, to_requester
 from handlers.payloads import Click, Payload, request_id_of
 from handlers.services import Services
 
@@ -20,7 +20,7 @@ def on_approve(
 ) -> None:
     ack()
     click = Click.read(body, action)
-    reply = privately(client, respond, click.channel_id or "", click.user_id)
+    reply = to_clicker(client, respond, click.channel_id, click.user_id)
     try:
         approved = services.answers().approve(request_id_of(click.value), click.user_id)
     except Refusal as refused:
@@ -38,7 +38,7 @@ def on_deny(
 ) -> None:
     ack()
     click = Click.read(body, action)
-    reply = privately(client, respond, click.channel_id or "", click.user_id)
+    reply = to_clicker(client, respond, click.channel_id, click.user_id)
     request_id = request_id_of(click.value)
     try:
         services.answers().check_approver(request_id, click.user_id)
@@ -54,7 +54,7 @@ def on_withdraw(
     """"Cancel request" on the card, while the colleague or an approver is asked."""
     ack()
     click = Click.read(body, action)
-    reply = privately(client, respond, click.channel_id or "", click.user_id)
+    reply = to_clicker(client, respond, click.channel_id, click.user_id)
     try:
         services.answers().withdraw(request_id_of(click.value), click.user_id)
     except Refusal as refused:

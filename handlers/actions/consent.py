@@ -11,7 +11,7 @@ from bot.domain.errors import Refusal
 from bot.domain.requests import Outcome
 from bot.slack import render
 from bot.slack.errors import user_message
-from bot.slack.replies import privately, to_requester
+from bot.slack.replies import to_clicker, to_requester
 from handlers.payloads import Click, Payload, request_id_of
 from handlers.services import Services
 
@@ -21,7 +21,7 @@ def on_allow(
 ) -> None:
     ack()
     click = Click.read(body, action)
-    reply = privately(client, respond, click.channel_id or "", click.user_id)
+    reply = to_clicker(client, respond, click.channel_id, click.user_id)
     try:
         allowed = services.answers().allow(request_id_of(click.value), click.user_id)
     except Refusal as refused:
@@ -40,7 +40,7 @@ def on_decline(
 ) -> None:
     ack()
     click = Click.read(body, action)
-    reply = privately(client, respond, click.channel_id or "", click.user_id)
+    reply = to_clicker(client, respond, click.channel_id, click.user_id)
     try:
         services.answers().decline(request_id_of(click.value), click.user_id)
     except Refusal as refused:
@@ -52,7 +52,7 @@ def on_note(
 ) -> None:
     ack()
     click = Click.read(body, action)
-    reply = privately(client, respond, click.channel_id or "", click.user_id)
+    reply = to_clicker(client, respond, click.channel_id, click.user_id)
     request_id = request_id_of(click.value)
     try:
         services.answers().check_note(request_id, click.user_id)

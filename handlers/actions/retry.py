@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import Refusal
 from bot.slack.errors import user_message
-from bot.slack.replies import in_dm, privately
+from bot.slack.replies import to_clicker
 from handlers.payloads import Click, FormPlace, Payload
 from handlers.services import Services
 from handlers.views.create_form import open_form
@@ -21,10 +21,7 @@ def on_retry(ack: Ack, body: Payload, action: Payload, client: WebClient, servic
     try:
         plan = services.retries.plan(click.value, click.user_id)
     except Refusal as refused:
-        # Clicked in the App Home tab, there is no channel to answer in: answer in the DM.
-        channel = click.channel_id
-        reply = privately(client, None, channel, click.user_id) if channel else in_dm(client, click.user_id)
-        reply(user_message(refused, services.catalogue))
+        to_clicker(client, None, click.channel_id, click.user_id)(user_message(refused, services.catalogue))
         return
     if plan.video:
         # A failed video training needs a new recording: its own form asks for the link.

@@ -206,6 +206,33 @@ def verdict_outcomes(
         return [(a, b, d, e, f) for a, b, d, e, f in session.execute(statement).all()]
 
 
+def waiting_for(engine: Engine, user_id: str, *, limit: int = 10) -> list[ReplicaRequest]:
+    """Requests waiting for this person's answer: their consent to a replica of their face, or their
+    approval (an approver's message was queued for them), oldest first."""
+    asked_to_approve = sa.select(col(OutboxMessage.request_id)).where(
+        col(OutboxMessage.kind) == OutboxKind.APPROVAL_ASK.value, col(OutboxMessage.subject) == user_id
+    )
+    statement = (
+        select(ReplicaRequest)
+        .where(
+            sa.or_(
+                sa.and_(
+                    col(ReplicaRequest.status) == RequestStatus.AWAITING_CONSENT.value,
+                    col(ReplicaRequest.depicted_id) == user_id,
+                ),
+                sa.and_(
+                    col(ReplicaRequest.status) == RequestStatus.AWAITING_APPROVAL.value,
+                    col(ReplicaRequest.id).in_(asked_to_approve),
+                ),
+            )
+        )
+        .order_by(col(ReplicaRequest.created_at), col(ReplicaRequest.id))
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        return list(session.exec(statement).all())
+
+
 def expired_waits(engine: Engine, now: datetime, *, limit: int = 200) -> list[tuple[int, str]]:
     """(id, status) of requests waiting for someone else's answer past their expiry, oldest first."""
     c = _requests.c

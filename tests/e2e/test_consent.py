@@ -31,12 +31,18 @@ from tests.e2e.helpers import (
     click,
     create,
     creates,
+    mention_event,
+    modal_submission,
+    opened_view,
     rendered,
+    submitted_image,
     until,
+    upload,
     wait_card,
     wait_thread,
     wait_until_quiet,
 )
+from tests.images import jpeg, png
 
 ANA = "U0ANA"
 ANA_DM = f"D{ANA}"
@@ -401,3 +407,56 @@ def test_outside_faces_can_be_refused(
     assert "outside" in response.json()["text"] and "LIKENESS_OUTSIDE" in response.json()["text"]
     wait_until_quiet(slack, tavus)
     assert tavus_calls(tavus) == []
+
+
+# --- every way in ----------------------------------------------------------------------------------------
+
+
+def test_a_mention_with_a_photo_names_the_colleague(
+    app: AppProcess, slack: SlackFake, tavus: TavusEmulator
+) -> None:
+    photo = jpeg(800, 1000)
+    text = f'<@UBOT> create voice=anna name="Ana" for=<@{ANA}>'
+    message = slack.add_message(CHANNEL, text, files=[upload(slack, photo, "ana.jpg", "image/jpeg")])
+    assert app.sender.event(mention_event(message, text)).status_code == 200
+    asked = dm(slack, ANA)
+    # The thumbnail is made from the very bytes that would be submitted.
+    thumbnail = next(b for b in asked["blocks"] if b["type"] == "image")["image_url"]
+    assert httpx.get(thumbnail, timeout=5).headers["content-type"] == "image/jpeg"
+    wait_until_quiet(slack, tavus)
+    assert tavus_calls(tavus) == []
+    click(app, button(asked, CONSENT_ALLOW_ACTION), user=ANA, channel=ANA_DM)
+    until(lambda: creates(tavus), timeout=20)
+    assert submitted_image(tavus) == photo
+
+
+def test_the_form_names_the_colleague_and_the_app_home_asks_them_too(
+    app: AppProcess, slack: SlackFake, tavus: TavusEmulator
+) -> None:
+    assert app.sender.command("create", user_id=USER, channel_id=CHANNEL).status_code == 200
+    view = opened_view(slack)
+    stored_file = upload(slack, png(640, 640))
+    submission = modal_submission(view, files=[stored_file])
+    submission["view"]["state"]["values"] |= {
+        "likeness": {"value": {"type": "radio_buttons", "selected_option": {"value": "colleague"}}},
+        "depicted": {"value": {"type": "users_select", "selected_user": ANA}},
+    }
+    assert app.sender.interaction(submission).status_code == 200
+    dm(slack, ANA)
+    # The same question waits in their App Home (where Slack may let it through when a DM cannot).
+    def asking() -> list[dict[str, Any]]:
+        views = [v["view"] for v in slack.home_views(ANA)]
+        return [v for v in views if "Waiting for your answer" in rendered({"blocks": v["blocks"]})]
+
+    home = slack.wait_for(asking)[-1]
+    allow = button({"blocks": home["blocks"]}, CONSENT_ALLOW_ACTION)
+    response = app.sender.interaction(
+        {"type": "block_actions", "user": {"id": ANA}, "actions": [allow], "trigger_id": "trig-home"}
+    )
+    assert response.status_code == 200
+    until(lambda: creates(tavus), timeout=20)
+    wait_until_quiet(slack, tavus)
+    assert len(creates(tavus)) == 1
+    # Answered: their App Home no longer asks.
+    last = slack.home_views(ANA)[-1]["view"]
+    assert "Waiting for your answer" not in rendered({"blocks": last["blocks"]})

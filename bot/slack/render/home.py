@@ -9,10 +9,18 @@ from typing import Any
 from bot.domain.catalogue import Catalogue
 from bot.domain.resubmission import RETRYABLE
 from bot.domain.verdict_stats import VerdictStats
-from bot.slack.ids import HOME_CALLBACK_ID, HOME_FILTER_ACTION_PREFIX
+from bot.slack.ids import (
+    APPROVE_ACTION,
+    CONSENT_ALLOW_ACTION,
+    CONSENT_DECLINE_ACTION,
+    DENY_ACTION,
+    HOME_CALLBACK_ID,
+    HOME_FILTER_ACTION_PREFIX,
+)
 from bot.slack.render.blocks import (
     MAX_VIEW_BLOCKS,
     Block,
+    button,
     context,
     date,
     escape,
@@ -45,6 +53,7 @@ HOME_FILTERS: dict[str, tuple[str, tuple[RequestStatus, ...] | None]] = {
     "done": ("Done", (RequestStatus.COMPLETED,)),
 }
 HOME_LIMIT = 25
+ASKED_HEADER = "Waiting for your answer"
 
 
 def home_view(
@@ -56,9 +65,12 @@ def home_view(
     viewer: str | None = None,
     now: datetime | None = None,
     stats: VerdictStats | None = None,
+    asked: Sequence[ReplicaRequest] = (),
 ) -> dict[str, Any]:
-    """The App Home tab: the viewer's requests, or everyone's with filters for an admin."""
-    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Replica requests"}}]
+    """The App Home tab: the viewer's requests, or everyone's with filters for an admin; first, what waits
+    for the viewer's own answer (`asked`: a replica of their face, or a request to approve)."""
+    blocks: list[Block] = [*_asked_of_you(asked)]
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Replica requests"}})
     if is_admin:
         blocks.append(context("You're an admin, so you see everyone's requests, newest first."))
         blocks.append(
@@ -108,6 +120,25 @@ def home_view(
         "private_metadata": active_filter if active_filter in HOME_FILTERS else "all",
         "blocks": blocks[:MAX_VIEW_BLOCKS],
     }
+
+
+def _asked_of_you(asked: Sequence[ReplicaRequest]) -> list[Block]:
+    """The same questions as the DMs (which Slack may not have let through), with the same buttons."""
+    if not asked:
+        return []
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": ASKED_HEADER}}]
+    for request in asked:
+        value = str(request.id)
+        by, name = f"<@{request.requester_id}>", escape(shorten(request.replica_name, 80))
+        if request.status == RequestStatus.AWAITING_CONSENT:
+            line = f"{by} asks for a replica of *your face*, *{name}*."
+            answers = [("Allow", CONSENT_ALLOW_ACTION), ("Decline", CONSENT_DECLINE_ACTION)]
+        else:
+            line = f"{by} asks to train *{name}*: it needs your approval."
+            answers = [("Approve", APPROVE_ACTION), ("Deny", DENY_ACTION)]
+        elements = [button(label, action, value, primary=n == 0) for n, (label, action) in enumerate(answers)]
+        blocks += [section(line), {"type": "actions", "elements": elements}]
+    return [*blocks, {"type": "divider"}]
 
 
 def _home_entry(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.requests import CreateArgs
+from bot.domain.requests import CreateArgs, Likeness
 from bot.slack.command_text import SUBCOMMANDS, CommandError, ParsedCommand, as_create, create_args, parse
 from bot.slack.render.refusals import command_error_text
 
@@ -285,3 +285,59 @@ def test_parse_only_ever_raises_command_error(text: str) -> None:
         assert isinstance(args, CreateArgs)
         assert not (args.image_url and args.video_url)
         assert args.name is None or args.name.strip() == args.name != ""
+
+
+# --- for=: whose face it is ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "likeness", "person"),
+    [
+        ("for=me", Likeness.SELF, None),
+        ("for=ME", Likeness.SELF, None),
+        ("for=<@U0ANA|ana>", Likeness.COLLEAGUE, "U0ANA"),
+        ("for=<@U0ANA>", Likeness.COLLEAGUE, "U0ANA"),
+        ("for=U0ANA", Likeness.COLLEAGUE, "U0ANA"),
+        ("for=W0ENTERPRISE", Likeness.COLLEAGUE, "W0ENTERPRISE"),
+        ("for=outside", Likeness.OUTSIDE, None),
+        ("for=synthetic", Likeness.OUTSIDE, None),
+    ],
+)
+def test_for_names_whose_face_it_is(written: str, likeness: Likeness, person: str | None) -> None:
+    args = create(f"create {IMAGE} voice=anna {written}")
+    assert (args.likeness, args.depicted_id) == (likeness, person)
+
+
+def test_without_for_nothing_is_said_about_the_face() -> None:
+    args = create(f"create {IMAGE} voice=anna")
+    assert (args.likeness, args.depicted_id) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("for=<#C0GENERAL|general>", "for_not_a_person"),
+        ("for=<!here>", "for_not_a_person"),
+        ("for=<!channel>", "for_not_a_person"),
+        ("for=<!subteam^S0TEAM|@team>", "for_not_a_person"),
+        ('for="<@U0ANA> <@U0BOB>"', "for_several"),
+        ("for=<@U0ANA>,<@U0BOB>", "for_several"),
+        ("for=<@U0ANA> <@U0BOB>", "for_several"),
+        ("for=@ana", "for_plain_name"),
+        ("for=ana", "for_unknown"),
+        ("for=", "for_unknown"),
+        ("<@U0ANA>", "mention_without_for"),
+    ],
+)
+def test_for_that_names_no_single_person_is_refused(written: str, problem: str) -> None:
+    refused = refusal(f"create {IMAGE} voice=anna {written}")
+    assert refused.problem == problem
+    words = command_error_text(refused)
+    # Each refusal says what to write instead.
+    assert "for=@ana" in words and "for=me" in words
+
+
+def test_a_mention_after_for_survives_in_a_message_next_to_a_photo() -> None:
+    parsed = as_create("for=<@U0ANA> voice=anna")
+    assert parsed is not None
+    assert create_args(parsed).depicted_id == "U0ANA"
