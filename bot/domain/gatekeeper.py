@@ -22,7 +22,10 @@ from bot.domain.people import Directory, resolve_approvers
 from bot.domain.requests import Held, Superseded, Waiting
 from bot.domain.rules import SubmissionRules
 from bot.domain.tavus_check import TavusPhotoCheck
+from bot.photos.download import fetch_url
+from bot.photos.image_check import check_image
 from bot.photos.offline_check import Finding
+from bot.photos.refusals import PreflightRefusal
 from bot.photos.thumbnail import thumbnail
 from storage.db import Engine
 from storage.models import Likeness, ReplicaRequest, utcnow
@@ -168,14 +171,28 @@ class Gatekeeper:
         return self._tavus_check.verdict(photo.data, photo.content_type, model)
 
     def _photo_of(self, state: ReplicaRequest) -> Photo | None:
-        """The stored photo of a request resumed after an answer (the bytes that will be submitted)."""
-        if self._media is None or state.photo_key is None:
-            return None
-        data = self._media.read(state.photo_key)
+        """The photo of a request resumed after an answer: the copy the bot hosts (the bytes that will be
+        submitted), or the linked one, downloaded again under the same guard as the first time."""
+        if self._media is not None and state.photo_key is not None:
+            data = self._media.read(state.photo_key)
+        elif state.source_url:
+            try:
+                limit = self._rules.max_image_bytes
+                allow = self._rules.allow_private_urls
+                data = fetch_url(state.source_url, allow_private=allow, max_bytes=limit).content
+            except PreflightRefusal as refusal:
+                log.info("request %s: its photo link cannot be read now (%s)", state.id, refusal.reason)
+                data = None
+        else:
+            data = None
         if data is None:
-            log.warning("request %s: its stored photo is gone", state.id)
+            log.warning("request %s: its photo is not at hand; going on without Tavus' check", state.id)
             return None
-        return Photo(data, "image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+        try:
+            info = check_image(data, max_bytes=self._rules.max_image_bytes)
+        except PreflightRefusal:
+            return None
+        return Photo(data, info.content_type)
 
     def _thumbnail(self, state: ReplicaRequest, photo: Photo | None) -> dict[str, Any]:
         """A small copy of the photo for the people asked about it, hosted like the photo (if it can be)."""

@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 CHANNEL = "C0DEMO"
 USER = "U0DEMO"
+# A colleague whose face a replica is asked for: she says yes in a DM first.
+ANA = "U0ANA"
 SECRET = "demo-signing-secret"
 TOKEN = "xoxb-demo-token"
 TAVUS_KEY = "demo-tavus-key"
@@ -49,6 +51,8 @@ EMOJI = {
     ":sparkles:": "✨",
     ":repeat: ": "↻ ",
     ":frame_with_picture:": "🖼",
+    ":wave:": "👋",
+    ":busts_in_silhouette:": "👥",
 }
 
 
@@ -102,7 +106,10 @@ def _story(workdir: Path, speed: float) -> None:
                 _step("1. You ask for a replica from a photo that has a friend in it")
                 # Tavus' own image check (the one its portal runs) sees two people: no run is spent.
                 emulator.validation.script(failed=["one_person"])
-                answer = screen.command(sender, f'/replica create {group_photo} voice=anna name="Ana Demo"')
+                question = screen.command(sender, f'/replica create {group_photo} voice=anna name="Ana Demo"')
+                seen = len(fake.ephemerals(CHANNEL))
+                screen.click(sender, question, "confirm_request")
+                answer = screen.next_answer(seen)
                 screen.click(sender, answer, "photo_use_another")
                 form = screen.wait_for_form()
 
@@ -116,6 +123,18 @@ def _story(workdir: Path, speed: float) -> None:
                 screen.follow(card, until_replies=1, card_says="Preview ready", timeout=30 * speed)
                 _step("3. A few hours later (seconds here), tuning finishes")
                 screen.follow(card, until_replies=2, card_says="Tuned", timeout=30 * speed, shown=1)
+
+                _step("4. A replica of a colleague: she is asked in a DM before anything reaches Tavus")
+                emulator.script(ScriptedOutcome("completed", training_seconds=2 * speed))
+                solo_photo = photos.put("/ana-solo.png", solo_photo_bytes, "image/png")
+                screen.command(
+                    sender, f'/replica create {solo_photo} voice=julia name="Ana Colleague" for=<@{ANA}>',
+                    answered=False,
+                )
+                asked = screen.wait_for_dm(ANA, timeout=20 * speed)
+                screen.click(sender, asked, "consent_allow", user=ANA, channel=f"D{ANA}", who="ana")
+                colleague = screen.wait_for_card("Ana Colleague", timeout=20 * speed, announce=False)
+                screen.follow(colleague, until_replies=1, card_says="Consent:", timeout=30 * speed)
                 _outro()
             finally:
                 runtime.close()
@@ -127,19 +146,35 @@ class _Screen:
     def __init__(self, fake: SlackFake) -> None:
         self._fake = fake
 
-    def command(self, sender: SlackSender, typed: str) -> dict[str, Any]:
-        """Types a command; returns what only the requester sees once the photo was checked."""
-        print(f"\n  you › {typed}")
+    def command(self, sender: SlackSender, typed: str, *, answered: bool = True) -> dict[str, Any]:
+        """Types a command; returns what only the requester sees once the photo was checked (`answered`:
+        something is asked of them)."""
+        print(f"\n  you › {_plain(typed)}")
         seen = len(self._fake.ephemerals(CHANNEL))
         response = sender.command(typed.removeprefix("/replica "), user_id=USER, channel_id=CHANNEL)
         text = response.json().get("text", "") if response.content else ""
         print(_indent(f"(only visible to you) {_plain(text)}", "        "))
-        answers = _wait(lambda: self._fake.ephemerals(CHANNEL)[seen:] or None, 20, "no answer to the command")
+        if not answered:
+            return {}
+        return self.next_answer(seen)
+
+    def next_answer(self, seen: int) -> dict[str, Any]:
+        """What only the requester sees next, after the first `seen` such messages."""
+        answers = _wait(lambda: self._fake.ephemerals(CHANNEL)[seen:] or None, 20, "no answer")
         answer = answers[0]
         print(_indent(f"(only visible to you) {_render(answer)}", "        "))
         return answer
 
-    def click(self, sender: SlackSender, message: dict[str, Any], action_id: str) -> None:
+    def click(
+        self,
+        sender: SlackSender,
+        message: dict[str, Any],
+        action_id: str,
+        *,
+        user: str = USER,
+        channel: str = CHANNEL,
+        who: str = "you",
+    ) -> None:
         button = next(
             e
             for b in message.get("blocks", [])
@@ -147,12 +182,12 @@ class _Screen:
             for e in b["elements"]
             if e["action_id"] == action_id
         )
-        print(f"  you › click [ {button['text']['text']} ]")
+        print(f"  {who} › click [ {button['text']['text']} ]")
         sender.interaction(
             {
                 "type": "block_actions",
-                "user": {"id": USER},
-                "channel": {"id": CHANNEL},
+                "user": {"id": user},
+                "channel": {"id": channel},
                 "actions": [button],
                 "trigger_id": "demo",
                 "response_url": self._fake.response_url(),
@@ -200,7 +235,16 @@ class _Screen:
             }
         )
 
-    def wait_for_card(self, name: str, timeout: float) -> dict[str, Any]:
+    def wait_for_dm(self, user: str, timeout: float) -> dict[str, Any]:
+        """The bot's message in its DM with `user`, as they see it."""
+        message: dict[str, Any] = _wait(
+            lambda: next(iter(self._fake.messages(f"D{user}")), None), timeout, "no DM to the colleague"
+        )
+        print("\n  replica-bot wrote to @ana in a direct message:")
+        print(_box(_render(message)))
+        return message
+
+    def wait_for_card(self, name: str, timeout: float, *, announce: bool = True) -> dict[str, Any]:
         card = _wait(
             lambda: next(
                 (
@@ -213,8 +257,9 @@ class _Screen:
             timeout,
             f"no request card for {name!r}",
         )
-        print("\n  replica-bot posted in #replica-requests:")
-        print(_box(_render(card)))
+        if announce:
+            print("\n  replica-bot posted in #replica-requests:")
+            print(_box(_render(card)))
         return card
 
     def follow(
@@ -281,7 +326,9 @@ def _field(element: dict[str, Any]) -> str:
 
 
 def _plain(mrkdwn: str) -> str:
-    text = re.sub(r"<@[A-Z0-9]+>", "@you", mrkdwn)
+    text = re.sub(rf"<@{ANA}(?:\|[^>]*)?>", "@ana", mrkdwn)
+    text = re.sub(r"<@[A-Z0-9]+(?:\|[^>]*)?>", "@you", text)
+    text = re.sub(r"<#[A-Z0-9]+(?:\|[^>]*)?>", "#replica-requests", text)
     text = re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text)
     text = re.sub(r"<([^|>]+)\|([^>]+)>", lambda m: m[2] if m[1] == m[2] else f"{m[2]} ({m[1]})", text)
     text = re.sub(r"<([^>]+)>", r"\1", text)
@@ -314,9 +361,10 @@ def _intro(app_url: str, slack_url: str, tavus_url: str) -> None:
 
 def _outro() -> None:
     print(
-        "\nThat is the loop: the photo is checked (by Tavus' own check too) before a run is spent, the card "
-        "tracks\ntraining, and the thread says what went wrong and what to do next. Run `make test` for the "
-        "test suite;\nREADME.md explains deployment."
+        "\nThat is the loop: the photo is checked (by Tavus' own check too) before a run is spent, a "
+        "colleague\nsays yes before their face reaches Tavus, the card tracks training, and the thread says "
+        "what went\nwrong and what to do next. Run `make test` for the test suite; README.md explains "
+        "deployment."
     )
 
 

@@ -24,6 +24,7 @@ REQUIRED_SCOPES = {
     "im:read",
     "im:write",
     "users:read",
+    "usergroups:read",
 }
 REQUIRED_EVENTS = {"app_mention", "message.im", "app_home_opened"}
 

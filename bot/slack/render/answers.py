@@ -23,12 +23,15 @@ USAGE = (
     '`/replica create <image-url> voice=anna name="Ana Demo"` — request a replica from a headshot\n'
     '`/replica create video=<url> consent=<url> name="Ana"` — request one from a training video\n'
     "`model=phoenix-4.5` (or `phoenix-4`, `phoenix-3` for video) on either picks the Tavus model\n"
+    "`for=@ana` says whose face it is (they are asked in a DM before anything reaches Tavus); "
+    "`for=me`, or `for=outside` for someone outside this workspace or a synthetic character\n"
     "`/replica status <replica_id>` — where a request stands\n"
     "`/replica list` — your recent requests\n"
     "`/replica delete <replica_id>` — delete a replica in Tavus (kept an hour after a failure)\n"
     "`/replica explain <ErrorCode, video error type or text>` — what a Tavus error means and what to do\n"
     "`/replica errors` — every error Tavus documents\n"
     "`/replica voices` — the stock voices\n"
+    "`/replica audit [@person]` — who asked for whose face, and who allowed or approved it (admins)\n"
     "`/replica help` — this message"
 )
 IMAGE_GUIDE_PATH = "/sections/replica/train-with-an-image"
