@@ -5,7 +5,7 @@ Each move is a row of `TRANSITIONS` and one method of `Lifecycle`. A move is a c
 database (`storage.repository.replica_requests.transition`): it happens only from the statuses it names,
 and writes the notifications it causes (the outbox) in the same transaction. So a crash loses neither,
 two workers recording the same change cannot both succeed, and each notification is queued once.
-`docs/architecture.md` draws this table; a test keeps the drawing current.
+`docs/architecture.md` draws this table (`bot.domain.diagram`); a test keeps the drawing current.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from bot.domain.errors import SubmitProblem
 from bot.domain.requests import SubmitError
@@ -22,22 +23,33 @@ from storage.models import OutboxKind, ReplicaRequest, RequestStatus, utcnow
 from storage.repository import replica_requests
 
 S = RequestStatus
+# The statuses of one kind of thing the bot follows: a request's, a sample video's, a test call's.
+Status = TypeVar("Status", bound=StrEnum)
 
 
 @dataclass(frozen=True)
-class Transition:
+class Transition(Generic[Status]):
     name: str
-    # None among the sources: the move creates the request. A None target: it removes the row.
-    sources: tuple[RequestStatus | None, ...]
-    target: RequestStatus | None
+    # None among the sources: the move creates the row. A None target: it removes the row.
+    sources: tuple[Status | None, ...]
+    target: Status | None
     # What brings the move about, in a few words (for the diagram).
     trigger: str
-    # The notifications queued with it, each at most once per request.
+    # The notifications queued with it, each at most once per request (per job, for a job's posts).
     queues: tuple[OutboxKind, ...] = ()
     # Whether the request card is (re)rendered.
     card: bool = False
-    # The requester hears about it at once, in the reply to what they did (not through the outbox).
+    # The person who acted hears about it at once, in the reply to what they did (not through the outbox).
     answered: bool = False
+
+    @property
+    def target_status(self) -> str:
+        assert self.target is not None, f"{self.name} removes the row"
+        return str(self.target)
+
+    @property
+    def source_statuses(self) -> list[str]:
+        return [str(s) for s in self.sources if s is not None]
 
 
 RECEIVE = Transition("receive", (None,), S.RECEIVED, "request acked, written before the ack")
@@ -102,7 +114,7 @@ DELETE = Transition(
     answered=True,
 )
 
-TRANSITIONS: tuple[Transition, ...] = (
+TRANSITIONS: tuple[Transition[RequestStatus], ...] = (
     RECEIVE, HOLD, SUBMIT, REFUSE, GIVE_UP, CONFIRM, CANCEL, CREATE_FAILED, START, PROGRESS, STALL,
     COMPLETE, FAIL, PREVIEW, TUNING_PROGRESS, TUNING_STALL, TUNE, TUNING_FAIL, PREVIEW_LOST, DELETE,
 )
@@ -145,7 +157,7 @@ class Lifecycle:
 
     def receive(self, fields: Mapping[str, Any]) -> int:
         """Write a new request before its ack; concurrent acks share one transaction. Its id."""
-        return self._received.insert({**fields, "status": self._target(RECEIVE)})
+        return self._received.insert({**fields, "status": RECEIVE.target_status})
 
     def checked(
         self, received_id: int | None, fields: Mapping[str, Any], *, hold: bool
@@ -155,7 +167,7 @@ class Lifecycle:
         is written now, with `fields`."""
         transition = HOLD if hold else SUBMIT
         if received_id is None:
-            return replica_requests.insert(self._engine, {**fields, "status": self._target(transition)})
+            return replica_requests.insert(self._engine, {**fields, "status": transition.target_status})
         return self._move(transition, received_id, fields)
 
     def refuse(self, received_id: int) -> bool:
@@ -291,14 +303,16 @@ class Lifecycle:
 
     # --- the one way a status changes ------------------------------------------------------------------
 
-    def _polled(self, transition: Transition, request_id: int, poll: Poll, values: Mapping[str, Any]) -> bool:
+    def _polled(
+        self, transition: Transition[RequestStatus], request_id: int, poll: Poll, values: Mapping[str, Any]
+    ) -> bool:
         """A move a poll found, written with the poll's bookkeeping; False if it did not happen."""
         moved = self._move(transition, request_id, {**poll.values(), **values}, release_lease_of=poll.owner)
         return moved is not None
 
     def _move(
         self,
-        transition: Transition,
+        transition: Transition[RequestStatus],
         request_id: int,
         values: Mapping[str, Any],
         *,
@@ -308,8 +322,8 @@ class Lifecycle:
         moved = replica_requests.transition(
             self._engine,
             request_id,
-            sources=[str(s) for s in transition.sources if s is not None],
-            target=self._target(transition),
+            sources=transition.source_statuses,
+            target=transition.target_status,
             values={**values, "updated_at": utcnow()},
             queue=transition.queues,
             arm_card=transition.card,
@@ -320,51 +334,6 @@ class Lifecycle:
             self._on_queued()
         return moved
 
-    @staticmethod
-    def _target(transition: Transition) -> str:
-        assert transition.target is not None, f"{transition.name} removes the request"
-        return str(transition.target)
-
 
 def _closed(error: SubmitError) -> dict[str, Any]:
     return {"submit_error": error.stored(), "finished_at": utcnow()}
-
-
-
-# --- the picture in docs/architecture.md ---------------------------------------------------------------
-
-# What each outbox kind is, as a reader of the diagram would call it.
-_QUEUED_NAMES = {
-    OutboxKind.CARD: "card",
-    OutboxKind.FAILURE: "failure post",
-    OutboxKind.COMPLETION: "completion post",
-    OutboxKind.STUCK: "stall notice",
-    OutboxKind.REQUESTER_DM: "DM to the requester",
-    OutboxKind.PREVIEW_READY: "preview post",
-    OutboxKind.TUNED: "tuned post",
-    OutboxKind.TUNING_FAILED: "tuning-failed post",
-}
-
-
-def state_diagram() -> str:
-    """`TRANSITIONS` as a Mermaid state diagram: every status, every move, and what each move queues."""
-    lines = ["stateDiagram-v2"]
-    for transition in TRANSITIONS:
-        sources = transition.sources
-        target = transition.target.value if transition.target is not None else "[*]"
-        told = [_QUEUED_NAMES[kind] for kind in transition.queues]
-        if transition.card:
-            told.append("card")
-        if transition.answered:
-            told.append("reply to the requester")
-        label = f"{transition.name} ({transition.trigger})"
-        if told:
-            label += " ⇒ " + ", ".join(told)
-        for source in sources:
-            start = source.value if source is not None else "[*]"
-            lines.append(f"    {start} --> {target}: {label}")
-    ends = {str(t.target) for t in TRANSITIONS if t.target is not None} - {
-        str(s) for t in TRANSITIONS for s in t.sources if s is not None
-    }
-    lines.extend(f"    {status} --> [*]" for status in sorted(ends))
-    return "\n".join(lines)
