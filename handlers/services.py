@@ -13,6 +13,7 @@ from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.resubmission import Resubmission
 from bot.domain.submission import SubmissionService
+from bot.domain.try_face import TryFace
 from bot.slack.home_tab import HomePublisher
 from bot.slack.intake import Intake
 
@@ -42,3 +43,5 @@ class Services:
     docs_url: str = DEFAULT_DOCS_BASE_URL
     # The choices under a photo Tavus' own check failed.
     photo_choices: PhotoChoices | None = None
+    # A sample video and a test call of a finished face.
+    try_face: TryFace | None = None

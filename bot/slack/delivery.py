@@ -27,7 +27,7 @@ from bot.slack.home_tab import HomePublisher, HomeRefreshes
 from bot.slack.pacing import OPEN, PERMALINK, UPDATE, NotNow, PacedCalls, Pacer
 from bot.slack.pacing import retry_after as slack_retry_after
 from storage.db import Engine
-from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
+from storage.models import FaceJob, OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
 from storage.repository import leases, outbox
 from storage.repository.leases import ANY_TEAM
 
@@ -71,8 +71,10 @@ class Deliverer:
         home: HomePublisher | None = None,
         docs_url: str = DEFAULT_DOCS_BASE_URL,
         pacer: Pacer | None = None,
+        try_face: bool = False,
     ) -> None:
-        """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back."""
+        """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back. `try_face`: a
+        finished face's posts carry the buttons to try it (TRY_FACE is not off)."""
         self._engine = engine
         self._client = client
         self._catalogue = catalogue
@@ -84,6 +86,7 @@ class Deliverer:
         self._home = home
         self._docs_url = docs_url
         self._pacer = pacer
+        self._try_face = try_face
         self._calls = PacedCalls(pacer)
         self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
         self._permalinks: dict[tuple[str, str], str] = {}
@@ -169,17 +172,17 @@ class Deliverer:
         loaded = outbox.load_for_delivery(self._engine, outbox_id)
         if loaded is None:
             return
-        row, request, original = loaded
+        row, request, original, job = loaded
         if row.status != OutboxStatus.PENDING or row.lease_owner != self._owner:
             return
         if row.kind == OutboxKind.REQUESTER_DM:
             self._deliver_requester_dm(row, request)
         elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
-            self._deliver_to_dm_instead(row, request, original)
+            self._deliver_to_dm_instead(row, request, original, job)
         elif row.kind == OutboxKind.CARD:
             self._deliver_card(row, request, original)
         else:
-            self._deliver_thread_post(row, request)
+            self._deliver_thread_post(row, request, job)
 
     # --- the card and its thread ------------------------------------------------------------------------
 
@@ -205,13 +208,13 @@ class Deliverer:
         self._record_sent(row, ts, card=(_id(request), channel))
         self._refresh_home(request)
 
-    def _deliver_thread_post(self, row: OutboxMessage, request: ReplicaRequest) -> None:
+    def _deliver_thread_post(self, row: OutboxMessage, request: ReplicaRequest, job: FaceJob | None) -> None:
         if request.card_ts is None:
             # The card has not reached Slack yet; the thread post has to wait for it.
             self._defer(_id(row), seconds=WAIT_SECONDS)
             return
         channel = request.card_channel_id or request.channel_id
-        post = self._thread_message(row, request)
+        post = self._thread_message(row, request, job)
         ts = self._poster.post(row, channel, post, thread_ts=_thread_of(request), team=request.team_id)
         self._record_sent(row, ts)
 
@@ -231,13 +234,21 @@ class Deliverer:
             meant_for_reason=row.fallback_reason,
         )
 
-    def _thread_message(self, row: OutboxMessage, request: ReplicaRequest) -> render.Message:
-        return render.thread_post(row.kind, request, self._catalogue, self._docs_url)
+    def _thread_message(
+        self, row: OutboxMessage, request: ReplicaRequest, job: FaceJob | None = None
+    ) -> render.Message:
+        return render.thread_post(
+            row.kind, request, self._catalogue, self._docs_url, job=job, try_face=self._try_face
+        )
 
     # --- the requester's DM -----------------------------------------------------------------------------
 
     def _deliver_to_dm_instead(
-        self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
+        self,
+        row: OutboxMessage,
+        request: ReplicaRequest,
+        original: ReplicaRequest | None,
+        job: FaceJob | None,
     ) -> None:
         """The channel refused this for good: it goes to the requester's DM, saying where it was meant for."""
         dm = self._open_dm(request)
@@ -248,9 +259,8 @@ class Deliverer:
             self._record_sent(row, ts, fallback_channel=dm, card=(_id(request), dm), moved=True)
             self._refresh_home(request)
         else:
-            notice = render.fallback_notice(
-                self._thread_message(row, request), meant_for=request.channel_id, reason=row.fallback_reason
-            )
+            post = self._thread_message(row, request, job)
+            notice = render.fallback_notice(post, meant_for=request.channel_id, reason=row.fallback_reason)
             # If the card already moved to the DM, this belongs in its thread there.
             thread_ts = request.card_ts if request.card_channel_id == dm else None
             ts = self._poster.post(row, dm, notice, thread_ts=thread_ts, team=team)

@@ -23,3 +23,7 @@ METADATA_EVENT = "replica_bot_notification"
 PHOTO_ANYWAY_ACTION = "photo_submit_anyway"
 PHOTO_FIX_ACTION = "photo_let_tavus_fix"
 PHOTO_ANOTHER_ACTION = "photo_use_another"
+# Under a finished face's completion, preview and tuned posts: a sample video (its form), a test call.
+MAKE_VIDEO_ACTION = "try_make_video"
+TALK_ACTION = "try_talk"
+SAMPLE_VIDEO_CALLBACK_ID = "sample_video_modal"

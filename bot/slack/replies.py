@@ -69,6 +69,28 @@ def in_dm(client: WebClient, user: str) -> Reply:
 
 
 
+def only_to(client: WebClient, channel: str | None, user: str) -> Reply:
+    """Something only `user` may see (a test call's link): an ephemeral in `channel`, or where one cannot
+    be posted there (or there is no channel), their DM with the bot. Never the channel itself."""
+    dm = in_dm(client, user)
+
+    def reply(message: Message) -> None:
+        if channel:
+            try:
+                client.chat_postEphemeral(
+                    channel=channel, user=user, text=message.text, blocks=message.blocks or None
+                )
+                return
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                log.info("ephemeral to %s in %s failed (%s); sending it to their DM", user, channel, error)
+            except SlackClientError:
+                log.warning("ephemeral to %s in %s failed; trying their DM", user, channel, exc_info=True)
+        dm(message)
+
+    return reply
+
+
 def where_asked(client: WebClient, channel: str, thread_ts: str | None, user: str) -> Reply:
     """In the thread a request came from, if it came from one (an upload, a retry); else privately."""
     return in_thread(client, channel, thread_ts) if thread_ts else privately(client, None, channel, user)

@@ -11,12 +11,14 @@ from bot.slack.ids import (
     CONFIRM_ACTION,
     GUIDELINE_ACTION,
     HOME_FILTER_ACTION_PREFIX,
+    MAKE_VIDEO_ACTION,
     PHOTO_ANOTHER_ACTION,
     PHOTO_ANYWAY_ACTION,
     PHOTO_FIX_ACTION,
     RETRY_ACTION,
+    TALK_ACTION,
 )
-from handlers.actions import confirm, guideline_link, home_filter, photo_choice, retry
+from handlers.actions import confirm, guideline_link, home_filter, photo_choice, retry, try_face
 
 
 def register(app: App) -> None:
@@ -28,3 +30,5 @@ def register(app: App) -> None:
     app.action(PHOTO_ANYWAY_ACTION)(photo_choice.on_anyway)
     app.action(PHOTO_ANOTHER_ACTION)(photo_choice.on_another)
     app.action(re.compile(f"^{HOME_FILTER_ACTION_PREFIX}"))(home_filter.on_filter)
+    app.action(MAKE_VIDEO_ACTION)(try_face.on_make_video)
+    app.action(TALK_ACTION)(try_face.on_talk)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.ids import MODAL_CALLBACK_ID, VIDEO_RETRY_CALLBACK_ID
-from handlers.views import create_form, video_form
+from bot.slack.ids import MODAL_CALLBACK_ID, SAMPLE_VIDEO_CALLBACK_ID, VIDEO_RETRY_CALLBACK_ID
+from handlers.views import create_form, sample_video, video_form
 
 
 def register(app: App) -> None:
     app.view(MODAL_CALLBACK_ID)(create_form.on_submit)
     app.view(VIDEO_RETRY_CALLBACK_ID)(video_form.on_submit)
+    app.view(SAMPLE_VIDEO_CALLBACK_ID)(sample_video.on_submit)
