@@ -236,9 +236,8 @@ class TavusClient:
         params: dict[str, Any] | None = None,
         idempotent: bool = True,
     ) -> dict[str, Any]:
-        """Any other endpoint, with this client's key, retries and error mapping; its JSON object. Retried
-        like a read (a check), or for a create (`idempotent=False`) only where it certainly never reached
-        Tavus, as a face's is."""
+        """Any other endpoint, with this client's key, retries and error mapping; its JSON object. A create
+        (`idempotent=False`) is repeated only where it certainly never reached Tavus, as a face's is."""
         return self._json(self._request(method, path, params=params, json=body, idempotent=idempotent))
 
     def close(self) -> None:
@@ -292,7 +291,8 @@ class TavusClient:
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:
-            data = response.json()
+            # An empty 2xx body ("OK", as ending a conversation answers) reads as an empty object.
+            data = response.json() if response.content else {}
         except ValueError:
             data = None
         if not isinstance(data, dict):

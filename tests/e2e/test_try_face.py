@@ -382,3 +382,79 @@ def test_the_commands_do_what_the_buttons_do_and_escape_names_and_scripts(
     app.sender.command(f"video {face}", user_id=USER, channel_id=CHANNEL)
     view = slack.wait_for(lambda: slack.calls("views.open") or None)[0]["params"]["view"]
     assert "Ana" in prefilled(view)
+
+
+# --- faults and bad input -----------------------------------------------------------------------------------
+
+
+def test_tavus_down_at_create_is_retried_then_told_once_to_the_clicker_and_the_thread(
+    app: AppProcess, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
+) -> None:
+    post = ready_face(app, slack, images)
+    # A 503 and a 429 are retried with backoff, as a face's create is: one video.
+    tavus.jobs.script_video(seconds=0.5)
+    tavus.inject_fault(method="POST", path_prefix="/v2/videos", status=503)
+    tavus.inject_fault(method="POST", path_prefix="/v2/videos", status=429, retry_after=0.2)
+    app.sender.interaction(script_submission(open_form(app, slack, post), "Third time lucky."))
+    wait_post(slack, "is ready: ")
+    assert [c["status"] for c in video_creates(tavus)] == [503, 429, 200]
+    # Down for good: nothing is made, the clicker and the thread hear it once.
+    tavus.inject_fault(method="POST", path_prefix="/v2/videos", status=503, count=20)
+    app.sender.interaction(script_submission(open_form(app, slack, post), "Nobody is home."))
+    told = ephemeral_to(slack, USER, "not answering right now", timeout=30)
+    assert "sample video did not start" in rendered(told)
+    wait_post(slack, "did not start")
+    wait_until_quiet(slack, tavus, quiet=2)
+    assert len(posts_saying(slack, "did not start")) == 1
+    assert len(tavus.jobs.videos()) == 1
+
+
+@pytest.mark.parametrize(("outcome", "said"), [("training", "still training"), ("error", "training failed")])
+def test_a_face_that_is_not_ready_is_refused_and_tavus_is_not_asked(
+    app: AppProcess, slack: SlackFake, tavus: TavusEmulator, images: StaticServer, outcome: str, said: str
+) -> None:
+    if outcome == "error":
+        tavus.script(ScriptedOutcome("error", error_message="ImageQualityError", training_seconds=0.5))
+    else:
+        tavus.script(ScriptedOutcome("completed", training_seconds=60))
+    create(app, images)
+    card = wait_card(slack)
+    if outcome == "error":
+        wait_thread(slack, card)
+    for typed in (f"video {face_id(tavus)} Hello", f"talk {face_id(tavus)}", f"video {face_id(tavus)}"):
+        answer = app.sender.command(typed, user_id=USER, channel_id=CHANNEL).json()["text"]
+        assert said in answer
+    wait_until_quiet(slack, quiet=1)
+    assert [c for c in tavus.calls() if c["path"].startswith(("/v2/videos", "/v2/conversations"))] == []
+    assert slack.calls("views.open") == []
+
+
+# --- several processes on PostgreSQL ------------------------------------------------------------------------
+
+
+def test_two_processes_on_postgresql_share_the_work_and_say_everything_once(
+    start_app: AppFactory,
+    migrated_postgres_url: str,
+    slack: SlackFake,
+    tavus: TavusEmulator,
+    images: StaticServer,
+) -> None:
+    first = start_app(database_url=migrated_postgres_url, TEST_CALL_SECONDS="10")
+    second = start_app(database_url=migrated_postgres_url, TEST_CALL_SECONDS="10")
+    post = ready_face(first, slack, images)
+    tavus.jobs.script_video(seconds=3)
+    view = open_form(first, slack, post)
+    script = prefilled(view)
+    # The same form submitted to both processes (a Slack retry landing elsewhere): one video.
+    for app in (first, second, first):
+        app.sender.interaction(script_submission(view, script))
+    click(second, button(post, TALK_ACTION))
+    ephemeral_to(slack, USER, "Join the call")
+    wait_post(slack, "asked for a sample video")
+    first.kill9()  # the survivor follows both jobs
+    wait_post(slack, "is ready: ", timeout=30)
+    wait_post(slack, "has ended after", timeout=30)
+    wait_until_quiet(slack, tavus, quiet=2)
+    assert len(video_creates(tavus)) == 1 and len(conversation_creates(tavus)) == 1
+    for words in ("asked for a sample video", "is ready: ", "started a test call", "has ended after"):
+        assert len(posts_saying(slack, words)) == 1, words
