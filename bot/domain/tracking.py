@@ -111,10 +111,6 @@ class Tracker:
     def tick_seconds(self) -> float:
         return self._schedule.tick_seconds
 
-    @property
-    def schedule(self) -> PollSchedule:
-        return self._schedule
-
     def sweep(self) -> int:
         """Poll every replica, sample video and test call that was due when the sweep began, once; returns
         how many were polled. Each kind is swept in turn by the same engine (`bot.domain.sweep`)."""

@@ -49,6 +49,9 @@ EMOJI = {
     ":sparkles:": "✨",
     ":repeat: ": "↻ ",
     ":frame_with_picture:": "🖼",
+    ":clapper:": "🎬",
+    ":movie_camera:": "🎥",
+    ":telephone_receiver:": "📞",
 }
 
 
@@ -116,6 +119,12 @@ def _story(workdir: Path, speed: float) -> None:
                 screen.follow(card, until_replies=1, card_says="Preview ready", timeout=30 * speed)
                 _step("3. A few hours later (seconds here), tuning finishes")
                 screen.follow(card, until_replies=2, card_says="Tuned", timeout=30 * speed, shown=1)
+                _step("4. You try the new face right there: a sample video of it speaking")
+                tuned = fake.thread(CHANNEL, card["ts"])[1]
+                forms = len(fake.calls("views.open"))
+                screen.click(sender, tuned, "try_make_video")
+                screen.submit_script(sender, screen.wait_for_form(after=forms))
+                screen.follow(card, until_replies=4, card_says="Tuned", timeout=30 * speed, shown=2)
                 _outro()
             finally:
                 runtime.close()
@@ -159,9 +168,10 @@ class _Screen:
             }
         )
 
-    def wait_for_form(self) -> dict[str, Any]:
+    def wait_for_form(self, after: int = 0) -> dict[str, Any]:
+        """The first form opened after the first `after` ones."""
         view: dict[str, Any] = _wait(
-            lambda: next((c["params"]["view"] for c in self._fake.calls("views.open")), None),
+            lambda: next((c["params"]["view"] for c in self._fake.calls("views.open")[after:]), None),
             20,
             "no form opened",
         )
@@ -196,6 +206,26 @@ class _Screen:
                             },
                         }
                     },
+                },
+            }
+        )
+
+    def submit_script(self, sender: SlackSender, view: dict[str, Any]) -> None:
+        """Keeps the prefilled script and submits the sample video's form."""
+        blocks = {b.get("block_id"): b for b in view["blocks"]}
+        script = blocks["script"]["element"]["initial_value"]
+        print("  you › keep the script, [ Make the video ]")
+        sender.interaction(
+            {
+                "type": "view_submission",
+                "user": {"id": USER},
+                "trigger_id": "demo",
+                "view": {
+                    "id": "VDEMOVIDEO",
+                    "type": "modal",
+                    "callback_id": view["callback_id"],
+                    "private_metadata": view["private_metadata"],
+                    "state": {"values": {"script": {"value": {"type": "plain_text_input", "value": script}}}},
                 },
             }
         )
@@ -259,6 +289,8 @@ def _render(message: dict[str, Any]) -> str:
             lines.extend(_plain(e.get("text", "")) for e in block.get("elements", []))
         elif block.get("type") == "input":
             lines.append(f"{block['label']['text']}: {_field(block['element'])}")
+        elif block.get("type") == "image":
+            lines.append(f"[image: {block.get('alt_text', '')}] {block.get('image_url', '')}")
         elif block.get("type") == "actions":
             lines.extend(
                 f"[ {e['text']['text']} ]" + (f" → {e['url']}" if e.get("url") else "")
@@ -315,8 +347,9 @@ def _intro(app_url: str, slack_url: str, tavus_url: str) -> None:
 def _outro() -> None:
     print(
         "\nThat is the loop: the photo is checked (by Tavus' own check too) before a run is spent, the card "
-        "tracks\ntraining, and the thread says what went wrong and what to do next. Run `make test` for the "
-        "test suite;\nREADME.md explains deployment."
+        "tracks\ntraining, the thread says what went wrong and what to do next, and the finished face can be "
+        "tried\nright there ('Talk to it' starts a short test call whose link only the clicker gets). Run "
+        "`make test`\nfor the test suite; README.md explains deployment."
     )
 
 
