@@ -172,9 +172,6 @@ class Tracker:
             return NO_ANSWER
 
     def record(self, target: DuePoll, replica: Replica | None) -> bool:
-        return self._record(target, replica)
-
-    def _record(self, target: DuePoll, replica: Replica | None) -> bool:
         """Record what Tavus said; whether it changed the request (and so queued something for Slack)."""
         now = utcnow()
         poll = Poll(self._owner, now, self._schedule.next_poll_at(target.started_at, now))

@@ -16,13 +16,13 @@ from bot.slack.errors import user_message
 from bot.slack.replies import in_dm, only_to, privately
 from handlers.payloads import Click, Payload
 from handlers.services import Services
-from handlers.views.sample_video import open_video_form, tried
+from handlers.views.sample_video import open_video_form, try_face_of
 
 
 def on_make_video(ack: Ack, body: Payload, action: Payload, client: WebClient, services: Services) -> None:
     ack()
     click = Click.read(body, action)
-    try_face = tried(services)
+    try_face = try_face_of(services)
     try:
         face = try_face.faces.by_request(click.value)
         form = try_face.videos.open(face, click.user_id, click.channel_id)
@@ -36,7 +36,7 @@ def on_make_video(ack: Ack, body: Payload, action: Payload, client: WebClient, s
 def on_talk(ack: Ack, body: Payload, action: Payload, client: WebClient, services: Services) -> None:
     ack()
     click = Click.read(body, action)
-    faces = tried(services).faces
+    faces = try_face_of(services).faces
     talk(services, client, lambda: faces.by_request(click.value), click.user_id, click.channel_id)
 
 
@@ -45,7 +45,7 @@ def talk(
 ) -> None:
     """After the ack: start a test call of the face `face_of` finds, and send its link to this person
     only (or why not)."""
-    try_face = tried(services)
+    try_face = try_face_of(services)
 
     def start() -> render.Message:
         face = face_of()

@@ -14,7 +14,7 @@ from bot.slack.errors import user_message
 from handlers.actions.try_face import talk
 from handlers.payloads import SlashCommand
 from handlers.services import Services
-from handlers.views.sample_video import create_video, open_video_form, tried
+from handlers.views.sample_video import create_video, open_video_form, try_face_of
 
 
 def on_try(
@@ -23,7 +23,7 @@ def on_try(
     if not parsed.args:
         ack(text=render.which_one(parsed.name), response_type="ephemeral")
         return
-    try_face = tried(services)
+    try_face = try_face_of(services)
     user, channel = slash.requester.user_id, slash.requester.channel_id
     try:
         face = try_face.faces.by_face_id(parsed.args[0])

@@ -23,7 +23,7 @@ def open_video_form(client: WebClient, trigger_id: str, form: VideoForm, *, chan
 
 def on_submit(ack: Ack, body: Payload, view: Payload, client: WebClient, services: Services) -> None:
     form = SampleVideoForm.read(body, view)
-    try_face = tried(services)
+    try_face = try_face_of(services)
     try:
         face = try_face.faces.by_request(form.request_id)
         job = try_face.videos.ask(face, form.user_id, form.channel_id, form.script)
@@ -43,7 +43,7 @@ def on_submit(ack: Ack, body: Payload, view: Payload, client: WebClient, service
 def create_video(services: Services, client: WebClient, job: Job, user_id: str, channel_id: str) -> None:
     """After the ack: ask Tavus for the recorded video. The thread says it is being made; only a create
     Tavus does not take is told to this person, here."""
-    videos = tried(services).videos
+    videos = try_face_of(services).videos
 
     def create() -> None:
         videos.create(job)
@@ -51,7 +51,7 @@ def create_video(services: Services, client: WebClient, job: Job, user_id: str, 
     services.intake.after_ack_say(only_to(client, channel_id, user_id), create)
 
 
-def tried(services: Services) -> TryFace:
+def try_face_of(services: Services) -> TryFace:
     if services.try_face is None:
         raise RuntimeError("trying faces is not wired in this runtime")
     return services.try_face

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.sandbox.slack_fake import SlackFake
@@ -458,3 +459,26 @@ def test_two_processes_on_postgresql_share_the_work_and_say_everything_once(
     assert len(video_creates(tavus)) == 1 and len(conversation_creates(tavus)) == 1
     for words in ("asked for a sample video", "is ready: ", "started a test call", "has ended after"):
         assert len(posts_saying(slack, words)) == 1, words
+
+
+def test_callbacks_are_only_a_reason_to_look_again(
+    start_app: AppFactory, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
+) -> None:
+    # Polls come seldom (every 10 s at first): what arrives sooner came through a callback.
+    app = start_app(POLL_INTERVAL_SECONDS="3600")
+    post = ready_face(app, slack, images)
+    tavus.jobs.script_video(seconds=3)
+    app.sender.interaction(script_submission(open_form(app, slack, post), "Hello."))
+    until(lambda: tavus.jobs.videos())
+    [video] = tavus.jobs.videos()
+    # A callback that lies (it is not signed) is re-read, and believed only as far as Tavus says.
+    forged = httpx.post(video["callback_url"], json={"video_id": video["video_id"], "status": "ready"})
+    assert forged.status_code == 202
+    assert httpx.post(f"{app.url}/tavus/callback/not-a-token", json={"status": "ready"}).status_code == 404
+    ready = wait_post(slack, "is ready: ", timeout=8)
+    assert tavus.jobs.videos()[0]["hosted_url"] in rendered(ready)
+    path = f"/v2/videos/{video['video_id']}"
+    reads = [c for c in tavus.calls() if c["method"] == "GET" and c["path"] == path]
+    assert len(reads) == 2  # the forged callback's, and the real one's
+    wait_until_quiet(slack, quiet=1)
+    assert len(posts_saying(slack, "is ready: ")) == 1
