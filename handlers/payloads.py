@@ -207,6 +207,33 @@ class VideoFormSubmission:
         )
 
 
+@dataclass(frozen=True)
+class SampleVideoForm:
+    """The sample video's form, as submitted: the face (its request) and where the button was clicked are
+    kept in private_metadata; the script is whatever was typed (checked by the domain)."""
+
+    user_id: str
+    request_id: str
+    channel_id: str
+    script: str
+
+    @staticmethod
+    def place(request_id: int, channel_id: str) -> str:
+        return json.dumps({"request_id": request_id, "channel_id": channel_id})
+
+    @classmethod
+    def read(cls, body: Payload, view: Payload) -> SampleVideoForm:
+        place = json.loads(view.get("private_metadata") or "{}")
+        values: Payload = view["state"]["values"]
+        script = (values.get("script", {}).get("value", {}) or {}).get("value")
+        return cls(
+            user_id=body["user"]["id"],
+            request_id=str(place.get("request_id", "")),
+            channel_id=str(place.get("channel_id", "")),
+            script=script if isinstance(script, str) else "",
+        )
+
+
 def who_and_where(body: Payload) -> tuple[str | None, str | None]:
     """The person and channel any Slack request came from, when it says."""
     if "user_id" in body:

@@ -14,6 +14,7 @@ from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.resubmission import Resubmission
 from bot.domain.submission import SubmissionService
+from bot.domain.try_face import TryFace
 from bot.domain.waits import Waits
 from bot.slack.home_tab import HomePublisher
 from bot.slack.intake import Intake
@@ -61,3 +62,5 @@ class Services:
         if self.waits is None:
             raise RuntimeError("consent and approvals are not wired in this runtime")
         return self.waits
+    # A sample video and a test call of a finished face.
+    try_face: TryFace | None = None

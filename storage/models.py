@@ -217,6 +217,15 @@ class OutboxKind(StrEnum):
     EXPIRED = "expired"
     # In the request's thread: the DM to the colleague could not be sent (whom to ask instead, and how).
     CONSENT_UNREACHABLE = "consent_unreachable"
+    # Trying a face out, in its request's thread (`subject` names the job: "video:17", "call:4").
+    VIDEO_STARTED = "video_started"
+    VIDEO_READY = "video_ready"
+    VIDEO_FAILED = "video_failed"
+    VIDEO_DELETED = "video_deleted"
+    VIDEO_NOT_MADE = "video_not_made"
+    CALL_STARTED = "call_started"
+    CALL_ENDED = "call_ended"
+    CALL_NOT_STARTED = "call_not_started"
 
 
 # Kept current after they are posted (edited in place when the request changes).

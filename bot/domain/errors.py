@@ -7,7 +7,7 @@ own refusals `bot.tavus.errors` types; those are mapped the same way.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.photos.offline_check import Finding
@@ -31,6 +31,8 @@ class Action(StrEnum):
     APPROVE = "approve"
     # See the record of who asked for whose face (admins).
     AUDIT = "audit"
+    # Make a sample video of a finished face, or talk to it in a test call.
+    TRY = "try"
 
 
 class CannotAutoFix(Refusal):
@@ -209,3 +211,85 @@ class SubmissionFailed(Refusal):
         super().__init__(f"{problem}: {detail}" if detail else str(problem))
         self.problem = problem
         self.detail = detail
+
+
+# --- trying a finished face: a sample video, a test call ----------------------------------------------------
+
+
+class TryFaceOff(Refusal):
+    """TRY_FACE=off: no sample videos or test calls here."""
+
+
+class UnknownFace(Refusal):
+    """A face id no request of this bot made (nothing was sent to Tavus)."""
+
+    def __init__(self, face_id: str) -> None:
+        super().__init__(face_id)
+        self.face_id = face_id
+
+
+class FaceNotUsable(Refusal):
+    """The face is still training, failed, or was deleted: nothing to try yet (or any more)."""
+
+    def __init__(self, name: str, face_id: str | None, face_status: str) -> None:
+        super().__init__(f"{face_id}: {face_status}")
+        self.name = name
+        self.face_id = face_id
+        self.face_status = face_status
+
+
+class TryOnlyInChannel(Refusal):
+    """TRY_FACE=everyone means anyone in the face's channel; this person asked from elsewhere."""
+
+    def __init__(self, name: str, channel_id: str) -> None:
+        super().__init__(f"only in {channel_id}")
+        self.name = name
+        self.channel_id = channel_id
+
+
+class ScriptRefused(Refusal):
+    """A sample video's script is empty or longer than SAMPLE_SCRIPT_MAX_CHARS."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"{length} characters; 1 to {limit} allowed")
+        self.length = length
+        self.limit = limit
+
+
+class AllowanceUsed(Refusal):
+    """The face has had all its sample videos (or test calls); admins may make more."""
+
+    def __init__(self, kind: str, name: str, made: int, allowance: int, admins: tuple[str, ...]) -> None:
+        super().__init__(f"{kind}: {made} of {allowance}")
+        self.kind = kind
+        self.name = name
+        self.made = made
+        self.allowance = allowance
+        self.admins = admins
+
+
+class AlreadyRunning(Refusal):
+    """One at a time: a test call of this face is live, or this very video is being made (a double click,
+    a double submit). `ends_at`: when the call ends at the latest (None while it starts)."""
+
+    def __init__(self, kind: str, name: str, asked_by: str, ends_at: datetime | None = None) -> None:
+        super().__init__(f"{kind} by {asked_by}")
+        self.kind = kind
+        self.name = name
+        self.asked_by = asked_by
+        self.ends_at = ends_at
+
+
+class TavusDeclined(Refusal):
+    """Tavus did not start the video or the call: it refused (`detail` is its reason) or stayed down.
+    `concurrency`: the account is at its limit of conversations at once."""
+
+    def __init__(self, kind: str, problem: SubmitProblem, detail: str | None = None) -> None:
+        super().__init__(f"{kind}: {problem}: {detail}")
+        self.kind = kind
+        self.problem = problem
+        self.detail = detail
+
+    @property
+    def concurrency(self) -> bool:
+        return "concurrent" in (self.detail or "").lower()

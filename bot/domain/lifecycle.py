@@ -3,11 +3,11 @@ move queues for Slack. This is the only place a request's status changes.
 
 Each move is a row of `TRANSITIONS` (`bot.domain.transitions`) and one method of `Lifecycle`, or, for the
 answers of people other than the requester, of `bot.domain.waits.Waits`; all go through `Lifecycle.move`. A
-move is a compare-and-set in the
-database (`storage.repository.replica_requests.transition`): it happens only from the statuses it names,
+move is a compare-and-set in
+the database (`storage.repository.replica_requests.transition`): it happens only from the statuses it names,
 and writes the notifications it causes (the outbox) in the same transaction. So a crash loses neither,
 two workers recording the same change cannot both succeed, and each notification is queued once.
-`docs/architecture.md` draws this table; a test keeps the drawing current.
+`docs/architecture.md` draws this table (`bot.domain.diagram`); a test keeps the drawing current.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from bot.domain.transitions import (
     Transition,
 )
 from storage.db import Engine
-from storage.models import OutboxKind, ReplicaRequest, utcnow
+from storage.models import OutboxKind, ReplicaRequest, RequestStatus, utcnow
 from storage.repository import replica_requests
 from storage.repository.outbox import Queued
 
@@ -87,7 +87,7 @@ class Lifecycle:
 
     def receive(self, fields: Mapping[str, Any]) -> int:
         """Write a new request before its ack; concurrent acks share one transaction. Its id."""
-        return self._received.insert({**fields, "status": self._target(RECEIVE)})
+        return self._received.insert({**fields, "status": RECEIVE.target_status})
 
     def checked(
         self, received_id: int | None, fields: Mapping[str, Any], *, hold: bool
@@ -97,7 +97,7 @@ class Lifecycle:
         is written now, with `fields`."""
         transition = HOLD if hold else SUBMIT
         if received_id is None:
-            return replica_requests.insert(self._engine, {**fields, "status": self._target(transition)})
+            return replica_requests.insert(self._engine, {**fields, "status": transition.target_status})
         return self.move(transition, received_id, fields)
 
     def ask_consent(
@@ -258,14 +258,16 @@ class Lifecycle:
 
     # --- the one way a status changes ------------------------------------------------------------------
 
-    def _polled(self, transition: Transition, request_id: int, poll: Poll, values: Mapping[str, Any]) -> bool:
+    def _polled(
+        self, transition: Transition[RequestStatus], request_id: int, poll: Poll, values: Mapping[str, Any]
+    ) -> bool:
         """A move a poll found, written with the poll's bookkeeping; False if it did not happen."""
         moved = self.move(transition, request_id, {**poll.values(), **values}, release_lease_of=poll.owner)
         return moved is not None
 
     def move(
         self,
-        transition: Transition,
+        transition: Transition[RequestStatus],
         request_id: int,
         values: Mapping[str, Any],
         *,
@@ -284,8 +286,8 @@ class Lifecycle:
         moved = replica_requests.transition(
             self._engine,
             request_id,
-            sources=[str(s) for s in transition.sources if s is not None],
-            target=self._target(transition),
+            sources=transition.source_statuses,
+            target=transition.target_status,
             values={**values, "updated_at": utcnow()},
             queue=queue,
             arm_card=transition.card,
@@ -297,11 +299,6 @@ class Lifecycle:
         if moved is not None and (transition.queues or transition.card or transition.rearms):
             self._on_queued()
         return moved
-
-    @staticmethod
-    def _target(transition: Transition) -> str:
-        assert transition.target is not None, f"{transition.name} removes the request"
-        return str(transition.target)
 
 
 def _closed(error: SubmitError) -> dict[str, Any]:

@@ -25,7 +25,3 @@ class RequestQueries:
 
     def recent_for(self, user_id: str) -> list[ReplicaRequest]:
         return replica_requests.recent(self._engine, requester_id=user_id, limit=RECENT)
-
-    def for_callback(self, token: str) -> int | None:
-        """The request a Tavus callback URL's token belongs to."""
-        return replica_requests.request_id_for_callback(self._engine, token)

@@ -339,7 +339,7 @@ class SubmissionService:
             )
         except TavusError as exc:
             log.warning("tavus create failed for request %s: %s", request.id, exc)
-            failed = _submission_failure(exc)
+            failed = submission_failure(exc)
             self._lifecycle.create_failed(request.id, SubmitError(failed.problem, failed.detail))
             raise failed from None
         return self.adopt(request, created.replica_id)
@@ -368,7 +368,7 @@ class SubmissionService:
         return Photo(fetched.content, info.content_type)
 
 
-def _submission_failure(exc: TavusError) -> SubmissionFailed:
+def submission_failure(exc: TavusError) -> SubmissionFailed:
     if isinstance(exc, TavusBadRequest):
         return SubmissionFailed(SubmitProblem.TAVUS_REFUSED, exc.message)
     if isinstance(exc, TavusAuthError):

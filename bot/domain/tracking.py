@@ -8,19 +8,15 @@ causes. A failure is explained here, once, against the error catalogue, and stor
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from queue import SimpleQueue
-from typing import TypeVar
+from typing import Any, Protocol
 
 from bot.domain.catalogue import Catalogue
 from bot.domain.lifecycle import REPLICA_GONE, Failure, Lifecycle, Poll
+from bot.domain.sweep import NO_ANSWER, Followed, NoAnswer, poll_one, sweep
 from bot.tavus import FinetuneState, Replica, ReplicaState, TavusClient, TavusError, TavusNotFound
 from bot.tavus.phoenix import has_preview_stage
 from storage.db import Engine
@@ -35,19 +31,6 @@ DEFAULT_CONCURRENCY = 32
 # After the first minutes, look again after at most this share of the request's age (capped by the maximum).
 _SPACING_SHARE_OF_AGE = 0.05
 _MAX_TICK_SECONDS = 5.0
-# Threads recording answers. Recording a failure takes several statements; with one writer, 1,000 failures
-# at once queued up behind it (docs/benchmarks.md). More would only contend for SQLite's single write lock.
-_WRITERS = 4
-
-T = TypeVar("T")
-F = TypeVar("F")
-
-
-class _NoAnswer:
-    """Tavus could not be asked (or did not answer); the row was rescheduled."""
-
-
-NO_ANSWER = _NoAnswer()
 
 
 @dataclass(frozen=True)
@@ -86,7 +69,18 @@ class PollSchedule:
         return timedelta(seconds=min(self.early_interval or self.interval, self.interval))
 
 
+class FollowedWithCallbacks(Followed[Any, Any], Protocol):
+    """A kind the sweep follows whose callbacks the tracker routes (a sample video, a test call)."""
+
+    def callback(self, token: str) -> Callable[[], bool] | None: ...
+
+
 class Tracker:
+    """Follows the replicas in training (this class is their kind for the sweep), and the other kinds it
+    is given, in one sweep."""
+
+    name = "requests"
+
     def __init__(
         self,
         engine: Engine,
@@ -99,7 +93,9 @@ class Tracker:
         stuck_after: timedelta = timedelta(hours=6),
         concurrency: int = DEFAULT_CONCURRENCY,
         lease_seconds: float = 120,
+        also: Sequence[FollowedWithCallbacks] = (),
     ) -> None:
+        """`also`: the other kinds the sweep follows (sample videos, test calls), after the replicas."""
         self._engine = engine
         self._lifecycle = lifecycle
         self._tavus = tavus
@@ -108,81 +104,17 @@ class Tracker:
         self._schedule = schedule
         self._stuck_after = stuck_after
         self._concurrency = max(1, concurrency)
-        # Rows leased ahead of the workers: enough to keep every worker busy between two claims, few
-        # enough that none waits long under its lease.
-        self._batch = 2 * self._concurrency
         self._lease_seconds = lease_seconds
+        self._also = tuple(also)
 
     @property
     def tick_seconds(self) -> float:
         return self._schedule.tick_seconds
 
     def sweep(self) -> int:
-        """Poll every request that was due when the sweep began, once; returns how many were polled.
-
-        `concurrency` workers ask Tavus, sharing one queue of leased rows: whichever finds it running low
-        leases the next batch (one UPDATE … RETURNING that also hands back what judging the answer needs),
-        so no worker waits for a whole batch to finish and no row waits long under its lease. A few writer
-        threads record the answers, so the database sees a handful of writers rather than one per worker.
-        """
-        due_by = utcnow()
-
-        def claim(limit: int) -> list[DuePoll]:
-            return leases.claim_due_polls(
-                self._engine, owner=self._owner, due_by=due_by, limit=limit, lease_seconds=self._lease_seconds
-            )
-
-        first = claim(self._batch)
-        if not first:
-            return 0  # the usual tick: no threads started
-        leased: deque[DuePoll] = deque(first)
-        lease_lock = threading.Lock()
-        exhausted = len(first) < self._batch
-
-        def next_target() -> DuePoll | None:
-            nonlocal exhausted
-            with lease_lock:
-                if len(leased) < self._concurrency and not exhausted:
-                    wanted = self._batch - len(leased)
-                    claimed = claim(wanted)
-                    leased.extend(claimed)
-                    exhausted = len(claimed) < wanted
-                return leased.popleft() if leased else None
-
-        answers: SimpleQueue[tuple[DuePoll, Replica | None] | None] = SimpleQueue()
-
-        def ask() -> int:
-            asked = 0
-            while (target := next_target()) is not None:
-                answer = self._guarded(self._ask, target, failed=NO_ANSWER)
-                if not isinstance(answer, _NoAnswer):
-                    answers.put((target, answer))
-                asked += 1
-            return asked
-
-        def record() -> None:
-            while (item := answers.get()) is not None:
-                target, replica = item
-                self._guarded(partial(self._record, replica=replica), target, failed=False)
-
-        began = time.monotonic()
-        writers = [
-            threading.Thread(target=record, name=f"poll-writer-{n}", daemon=True) for n in range(_WRITERS)
-        ]
-        for writer in writers:
-            writer.start()
-        try:
-            with ThreadPoolExecutor(self._concurrency, thread_name_prefix="poll") as pool:
-                workers = [pool.submit(ask) for _ in range(self._concurrency)]
-                total = sum(worker.result() for worker in workers)
-        finally:
-            for _ in writers:
-                answers.put(None)
-            for writer in writers:
-                writer.join()
-        if total:
-            log.info("polled %d in-flight requests in %.1f s", total, time.monotonic() - began)
-        return total
+        """Poll every replica, sample video and test call that was due when the sweep began, once; returns
+        how many were polled. Each kind is swept in turn by the same engine (`bot.domain.sweep`)."""
+        return sum(sweep(kind, concurrency=self._concurrency) for kind in (self, *self._also))
 
     def poll_now(self, request_id: int) -> bool:
         """Poll one request at once (a Tavus callback said something happened); whether it changed."""
@@ -201,23 +133,30 @@ class Tracker:
             request.status,
             request.model_name,
         )
+        return poll_one(self, target)
 
-        def poll(due: DuePoll) -> bool:
-            answer = self._ask(due)
-            return not isinstance(answer, _NoAnswer) and self._record(due, answer)
+    def callback(self, token: str) -> Callable[[], bool] | None:
+        """What a Tavus callback with this URL token asks for: a fresh look at whatever it is about (the
+        body is unsigned, so it is only a reason to ask Tavus again); None if the token is nobody's."""
+        request_id = replica_requests.request_id_for_callback(self._engine, token)
+        if request_id is not None:
+            return partial(self.poll_now, request_id)
+        return next((poll for kind in self._also if (poll := kind.callback(token)) is not None), None)
 
-        return self._guarded(poll, target, failed=False)
+    # --- the replicas, as the sweep follows them ------------------------------------------------------
 
-    def _guarded(self, step: Callable[[DuePoll], T], target: DuePoll, *, failed: F) -> T | F:
-        try:
-            return step(target)
-        except Exception:
-            # One bad row must not stop the sweep; it is retried next interval.
-            log.exception("polling request %s failed", target.request_id)
-            self._reschedule(target.request_id)
-            return failed
+    def claim(self, *, due_by: datetime, limit: int) -> list[DuePoll]:
+        return leases.claim_due_polls(
+            self._engine, owner=self._owner, due_by=due_by, limit=limit, lease_seconds=self._lease_seconds
+        )
 
-    def _ask(self, target: DuePoll) -> Replica | _NoAnswer | None:
+    def key(self, target: DuePoll) -> int:
+        return target.request_id
+
+    def reschedule(self, target: DuePoll) -> None:
+        self._reschedule(target.request_id)
+
+    def fetch(self, target: DuePoll) -> Replica | NoAnswer | None:
         """What Tavus says about the replica: None if it is gone, NO_ANSWER if Tavus could not say."""
         if target.replica_id is None:
             # Leased as in flight yet never submitted: nothing to ask; look again later.
@@ -232,7 +171,7 @@ class Tracker:
             self._reschedule(target.request_id)
             return NO_ANSWER
 
-    def _record(self, target: DuePoll, replica: Replica | None) -> bool:
+    def record(self, target: DuePoll, replica: Replica | None) -> bool:
         """Record what Tavus said; whether it changed the request (and so queued something for Slack)."""
         now = utcnow()
         poll = Poll(self._owner, now, self._schedule.next_poll_at(target.started_at, now))

@@ -1,33 +1,48 @@
 """Every status a replica request can have and every move between them (`TRANSITIONS`), with what each
 move queues for Slack. `bot.domain.lifecycle.Lifecycle` makes the moves; `docs/architecture.md` draws this
-table (`make diagram`), and a test keeps the drawing current.
+table (`make diagram`, `bot.domain.diagram`), and a test keeps the drawing current.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
 
 from storage.models import OutboxKind, RequestStatus
 
 S = RequestStatus
 
 
+# The statuses of one kind of thing the bot follows: a request's, a sample video's, a test call's.
+Status = TypeVar("Status", bound=StrEnum)
+
+
 @dataclass(frozen=True)
-class Transition:
+class Transition(Generic[Status]):
     name: str
-    # None among the sources: the move creates the request. A None target: it removes the row.
-    sources: tuple[RequestStatus | None, ...]
-    target: RequestStatus | None
+    # None among the sources: the move creates the row. A None target: it removes the row.
+    sources: tuple[Status | None, ...]
+    target: Status | None
     # What brings the move about, in a few words (for the diagram).
     trigger: str
-    # The notifications queued with it, each at most once per request.
+    # The notifications queued with it, each at most once per request (per job, for a job's posts).
     queues: tuple[OutboxKind, ...] = ()
     # Whether the request card is (re)rendered.
     card: bool = False
-    # The requester hears about it at once, in the reply to what they did (not through the outbox).
+    # The person who acted hears about it at once, in the reply to what they did (not through the outbox).
     answered: bool = False
     # Messages already sent for the request that are edited to say what happened (a question answered).
     rearms: tuple[OutboxKind, ...] = ()
+
+    @property
+    def target_status(self) -> str:
+        assert self.target is not None, f"{self.name} removes the row"
+        return str(self.target)
+
+    @property
+    def source_statuses(self) -> list[str]:
+        return [str(s) for s in self.sources if s is not None]
 
 
 RECEIVE = Transition("receive", (None,), S.RECEIVED, "request acked, written before the ack")
@@ -139,55 +154,8 @@ DELETE = Transition(
     answered=True,
 )
 
-TRANSITIONS: tuple[Transition, ...] = (
+TRANSITIONS: tuple[Transition[RequestStatus], ...] = (
     RECEIVE, HOLD, SUBMIT, REFUSE, GIVE_UP, CONFIRM, CANCEL, ASK_CONSENT, UNREACHABLE, ALLOW, DECLINE,
     DECLINE_NOTE, ASK_APPROVAL, APPROVE, DENY, EXPIRE, WITHDRAW, CREATE_FAILED, START, PROGRESS, STALL,
     COMPLETE, FAIL, PREVIEW, TUNING_PROGRESS, TUNING_STALL, TUNE, TUNING_FAIL, PREVIEW_LOST, DELETE,
 )
-
-
-# --- the picture in docs/architecture.md ---------------------------------------------------------------
-
-# What each outbox kind is, as a reader of the diagram would call it.
-_QUEUED_NAMES = {
-    OutboxKind.CARD: "card",
-    OutboxKind.FAILURE: "failure post",
-    OutboxKind.COMPLETION: "completion post",
-    OutboxKind.STUCK: "stall notice",
-    OutboxKind.REQUESTER_DM: "DM to the requester",
-    OutboxKind.PREVIEW_READY: "preview post",
-    OutboxKind.TUNED: "tuned post",
-    OutboxKind.TUNING_FAILED: "tuning-failed post",
-    OutboxKind.CONSENT_ASK: "consent DM to the colleague",
-    OutboxKind.APPROVAL_ASK: "approvers' messages",
-    OutboxKind.DECLINED: "declined post",
-    OutboxKind.DECLINE_NOTE: "note post",
-    OutboxKind.DENIED: "denied post",
-    OutboxKind.EXPIRED: "expired post",
-    OutboxKind.CONSENT_UNREACHABLE: "whom-to-ask post",
-}
-
-
-def state_diagram() -> str:
-    """`TRANSITIONS` as a Mermaid state diagram: every status, every move, and what each move queues."""
-    lines = ["stateDiagram-v2"]
-    for transition in TRANSITIONS:
-        sources = transition.sources
-        target = transition.target.value if transition.target is not None else "[*]"
-        told = [_QUEUED_NAMES[kind] for kind in transition.queues]
-        told += [f"{_QUEUED_NAMES[kind]} edited" for kind in transition.rearms]
-        if transition.card:
-            told.append("card")
-        if transition.answered:
-            told.append("reply to the requester")
-        label = f"{transition.name} ({transition.trigger})"
-        if told:
-            label += " ⇒ " + ", ".join(told)
-        for source in sources:
-            start = source.value if source is not None else "[*]"
-            lines.append(f"    {start} --> {target}: {label}")
-    ends = {str(t.target) for t in TRANSITIONS if t.target is not None} - {
-        str(s) for t in TRANSITIONS for s in t.sources if s is not None
-    }
-    lines.extend(f"    {status} --> [*]" for status in sorted(ends))
-    return "\n".join(lines)

@@ -53,6 +53,9 @@ EMOJI = {
     ":frame_with_picture:": "🖼",
     ":wave:": "👋",
     ":busts_in_silhouette:": "👥",
+    ":clapper:": "🎬",
+    ":movie_camera:": "🎥",
+    ":telephone_receiver:": "📞",
 }
 
 
@@ -135,6 +138,13 @@ def _story(workdir: Path, speed: float) -> None:
                 screen.click(sender, asked, "consent_allow", user=ANA, channel=f"D{ANA}", who="ana")
                 colleague = screen.wait_for_card("Ana Colleague", timeout=20 * speed, announce=False)
                 screen.follow(colleague, until_replies=1, card_says="Consent:", timeout=30 * speed)
+
+                _step("5. You try the first face right there right there: a sample video of it speaking")
+                tuned = fake.thread(CHANNEL, card["ts"])[1]
+                forms = len(fake.calls("views.open"))
+                screen.click(sender, tuned, "try_make_video")
+                screen.submit_script(sender, screen.wait_for_form(after=forms))
+                screen.follow(card, until_replies=4, card_says="Tuned", timeout=30 * speed, shown=2)
                 _outro()
             finally:
                 runtime.close()
@@ -194,9 +204,10 @@ class _Screen:
             }
         )
 
-    def wait_for_form(self) -> dict[str, Any]:
+    def wait_for_form(self, after: int = 0) -> dict[str, Any]:
+        """The first form opened after the first `after` ones."""
         view: dict[str, Any] = _wait(
-            lambda: next((c["params"]["view"] for c in self._fake.calls("views.open")), None),
+            lambda: next((c["params"]["view"] for c in self._fake.calls("views.open")[after:]), None),
             20,
             "no form opened",
         )
@@ -243,6 +254,26 @@ class _Screen:
         print("\n  replica-bot wrote to @ana in a direct message:")
         print(_box(_render(message)))
         return message
+
+    def submit_script(self, sender: SlackSender, view: dict[str, Any]) -> None:
+        """Keeps the prefilled script and submits the sample video's form."""
+        blocks = {b.get("block_id"): b for b in view["blocks"]}
+        script = blocks["script"]["element"]["initial_value"]
+        print("  you › keep the script, [ Make the video ]")
+        sender.interaction(
+            {
+                "type": "view_submission",
+                "user": {"id": USER},
+                "trigger_id": "demo",
+                "view": {
+                    "id": "VDEMOVIDEO",
+                    "type": "modal",
+                    "callback_id": view["callback_id"],
+                    "private_metadata": view["private_metadata"],
+                    "state": {"values": {"script": {"value": {"type": "plain_text_input", "value": script}}}},
+                },
+            }
+        )
 
     def wait_for_card(self, name: str, timeout: float, *, announce: bool = True) -> dict[str, Any]:
         card = _wait(
@@ -304,6 +335,8 @@ def _render(message: dict[str, Any]) -> str:
             lines.extend(_plain(e.get("text", "")) for e in block.get("elements", []))
         elif block.get("type") == "input":
             lines.append(f"{block['label']['text']}: {_field(block['element'])}")
+        elif block.get("type") == "image":
+            lines.append(f"[image: {block.get('alt_text', '')}] {block.get('image_url', '')}")
         elif block.get("type") == "actions":
             lines.extend(
                 f"[ {e['text']['text']} ]" + (f" → {e['url']}" if e.get("url") else "")
@@ -362,9 +395,10 @@ def _intro(app_url: str, slack_url: str, tavus_url: str) -> None:
 def _outro() -> None:
     print(
         "\nThat is the loop: the photo is checked (by Tavus' own check too) before a run is spent, a "
-        "colleague\nsays yes before their face reaches Tavus, the card tracks training, and the thread says "
-        "what went\nwrong and what to do next. Run `make test` for the test suite; README.md explains "
-        "deployment."
+        "colleague\nsays yes before their face reaches Tavus, the card tracks training, the thread says "
+        "what went wrong\nand what to do next, and the finished face can be tried right there ('Talk to "
+        "it' starts a short\ntest call whose link only the clicker gets). Run `make test` for the test "
+        "suite; README.md explains\ndeployment."
     )
 
 

@@ -1,4 +1,5 @@
-"""A local emulator of the Tavus replica API, for tests and the demo.
+"""A local emulator of the Tavus replica API, for tests and the demo (videos, conversations and PALs of a
+finished face are in `bot.sandbox.tavus_jobs`).
 
 It speaks the documented endpoints (shared/reference/tavus-api.md) under both names, ``/v2/faces`` and the
 legacy ``/v2/replicas`` (each answering in its own names; ``faces_missing`` makes ``/v2/faces`` answer 404
@@ -53,6 +54,7 @@ from bot.sandbox.tavus_families import (
     Family,
     FamilyName,
 )
+from bot.sandbox.tavus_jobs import JobsEmulator
 from bot.sandbox.tavus_video_errors import scripted_video_error
 from bot.sandbox.threaded_server import ThreadedServer
 
@@ -216,6 +218,10 @@ class TavusEmulator:
         self._download_slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.validation = ValidationEmulator()
+        # What Tavus does with a finished face: videos, conversations, PALs.
+        self.jobs = JobsEmulator(
+            spawn=self._spawn_threadsafe, send_callback=self._send_callback, face_state=self._face_state
+        )
         self.app = self._build_app()
 
     # --- in-process control surface ---------------------------------------------------------------
@@ -343,6 +349,12 @@ class TavusEmulator:
         with self._lock:
             return [self._internal_view(record, now) for record in self._replicas.values()]
 
+    def _face_state(self, replica_id: str) -> str | None:
+        """What a live face's status is now, under either name's id (None: no such face)."""
+        with self._lock:
+            record = self._live.get(replica_id)
+            return None if record is None else self._state(record, time.monotonic()).status
+
     def training_image(self, replica_id: str) -> bytes | None:
         with self._lock:
             record = self._replicas.get(replica_id)
@@ -369,6 +381,7 @@ class TavusEmulator:
                 self.default_tuning_seconds,
             ) = self._initial_config
         self.validation.reset()
+        self.jobs.reset()
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -900,7 +913,7 @@ class TavusEmulator:
                 (rename, "PATCH", partial(self._rename, family=family)),
             ]
         # Extra routes first, so a fixed path (…/image-validation) wins over the {replica_id} pattern.
-        return [*self._extra_routes, *routes]
+        return [*self._extra_routes, *self.jobs.routes(), *routes]
 
     def _build_app(self) -> Starlette:
         routes = [
@@ -917,6 +930,9 @@ class TavusEmulator:
             Route("/_emulator/calls", self._ctl_calls, methods=["GET"]),
             Route("/_emulator/callbacks", self._ctl_callbacks, methods=["GET"]),
             Route("/_emulator/reset", self._ctl_reset, methods=["POST"]),
+            Route("/_emulator/videos", self.jobs.ctl_videos, methods=["GET"]),
+            Route("/_emulator/videos/script", self.jobs.ctl_script_video, methods=["POST"]),
+            Route("/_emulator/conversations", self.jobs.ctl_conversations, methods=["GET", "POST"]),
             Route("/_emulator/config", self._ctl_config, methods=["POST"]),
         ]
         return Starlette(routes=routes, lifespan=self._lifespan)

@@ -27,6 +27,7 @@ from bot.domain.rules import Approvals, SubmissionRules
 from bot.domain.submission import SubmissionService
 from bot.domain.tavus_check import TavusPhotoCheck
 from bot.domain.tracking import PollSchedule, Tracker
+from bot.domain.try_face import Faces, JobLifecycle, SampleVideos, TestCalls, TryFace, TryRules
 from bot.domain.waits import Waits
 from bot.photos.offline_check import available_detector
 from bot.service.after_ack import AfterAck
@@ -42,6 +43,7 @@ from bot.slack.intake import Intake
 from bot.slack.pacing import COMMERCIAL_READ_LIMIT, READ_LIMIT, Pacer, Rate, rates_for
 from bot.tavus import TavusClient
 from bot.tavus.image_validation import ImageValidator
+from bot.tavus.jobs import TavusJobs
 from handlers.services import Services, Voices
 from storage.db import Engine, make_engine, migrate, ping
 from storage.repository import seen_events
@@ -154,8 +156,11 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         pacer=pacer,
         # The DM asking the colleague in the photo cannot be sent: the requester hears whom to ask.
         on_unreachable=waits.unreachable,
+        try_face=settings.try_face != "off",
     )
 
+    jobs_lifecycle = JobLifecycle(engine, on_queued=kicks)
+    try_face = _try_face(settings, engine, access, tavus, schedule, jobs_lifecycle, owner)
     recovery = Recovery(
         engine,
         lifecycle,
@@ -173,6 +178,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         schedule=schedule,
         stuck_after=timedelta(hours=settings.stuck_after_hours),
         concurrency=settings.poll_concurrency,
+        # Sample videos and test calls are followed by the same sweep, after the faces in training.
+        also=(try_face.videos, try_face.calls),
     )
     intake = Intake(
         submission,
@@ -185,9 +192,10 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
 
     def reconcile() -> None:
         """Repair what a crash interrupted: submissions Tavus may have seen, then requests acked but
-        never checked."""
+        never checked, then sample videos and test calls Tavus may have seen."""
         recovery.reconcile()
         intake.resume_received()
+        try_face.reconcile(older_than=timedelta(seconds=settings.reconcile_after_seconds))
 
     # A sweep only takes rows that are due, so running it at the shortest spacing costs one query.
     scheduler.every(schedule.tick_seconds, tracker.sweep, name=SWEEP_JOB, at_start=True)
@@ -214,6 +222,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         ),
         waits=waits,
         audit=Audit(engine, access),
+        try_face=try_face,
     )
     return Runtime(
         settings=settings,
@@ -230,6 +239,31 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         kicks=kicks,
         owner=owner,
     )
+
+
+def _try_face(
+    settings: Settings,
+    engine: Engine,
+    access: Access,
+    tavus: TavusClient,
+    schedule: PollSchedule,
+    lifecycle: JobLifecycle,
+    owner: str,
+) -> TryFace:
+    """Sample videos and test calls of finished faces: the settings' limits, the face client's connection."""
+    rules = TryRules(
+        mode=settings.try_face,
+        script_max_chars=settings.sample_script_max_chars,
+        videos_per_face=settings.sample_videos_per_face,
+        call_seconds=settings.test_call_seconds,
+        calls_per_face=settings.test_calls_per_face,
+        callback_base_url=str(settings.public_base_url) if settings.public_base_url else None,
+    )
+    faces = Faces(engine, access, rules)
+    jobs = TavusJobs(tavus)
+    videos = SampleVideos(engine, lifecycle, jobs, faces, rules, schedule, owner=owner)
+    calls = TestCalls(engine, lifecycle, jobs, faces, rules, schedule, owner=owner)
+    return TryFace(rules, faces, videos, calls)
 
 
 def _image_validator(settings: Settings, tavus: TavusClient) -> ImageValidator | None:

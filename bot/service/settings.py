@@ -175,6 +175,22 @@ class Settings(BaseSettings):
             described[voice.strip().lower()] = description.strip()
         return described
 
+    # --- trying a finished face: a sample video, a short test call, from its thread ---------------------
+    # Who may: the face's requester and admins (`requester`), anyone in its channel (`everyone`), nobody
+    # (`off`: no buttons). Admins are not held to the per-face limits.
+    try_face: Literal["requester", "everyone", "off"] = "requester"
+    # A sample video's script, in characters (Slack's text inputs take at most 3,000).
+    sample_script_max_chars: int = Field(default=400, ge=1, le=3000)
+    sample_videos_per_face: int = Field(default=3, ge=0)
+    # A test call's longest length (Tavus' max_call_duration allows at most an hour).
+    test_call_seconds: int = Field(default=120, ge=10, le=3600)
+    test_calls_per_face: int = Field(default=5, ge=0)
+
+    @field_validator("try_face", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     # --- polling Tavus (the figures behind the defaults are in docs/benchmarks.md) --------------------
     # Replicas polled at once by one process (Tavus answers in tens to hundreds of milliseconds).
     poll_concurrency: int = Field(default=32, ge=1, le=256)

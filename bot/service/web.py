@@ -35,19 +35,18 @@ def create_web_app(runtime: Runtime, bolt: App) -> Starlette:
         return JSONResponse({"ok": healthy}, status_code=200 if healthy else 503)
 
     async def tavus_callback(request: Request) -> Response:
+        # One route for every callback: a face's training, a sample video, a test call (its token says which).
         token = request.path_params["token"]
-        request_id = await run_in_threadpool(runtime.services.requests.for_callback, token)
-        if request_id is None:
+        look_again = await run_in_threadpool(runtime.tracker.callback, token)
+        if look_again is None:
             log.warning("tavus callback with an unknown token")
             return JSONResponse({"error": "unknown callback"}, status_code=404)
         body = await request.body()
         if len(body) > MAX_CALLBACK_BYTES or not _is_json_object(body):
-            log.warning("malformed tavus callback for request %s", request_id)
+            log.warning("malformed tavus callback")
             return JSONResponse({"error": "expected a JSON object"}, status_code=400)
-        # The body is unsigned, so it is only a hint: the poll re-reads the replica from Tavus.
-        return JSONResponse(
-            {"ok": True}, status_code=202, background=BackgroundTask(runtime.tracker.poll_now, request_id)
-        )
+        # The body is unsigned, so it is only a hint: the poll re-reads the replica (video, call) from Tavus.
+        return JSONResponse({"ok": True}, status_code=202, background=BackgroundTask(look_again))
 
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from bot.domain.requests import CreateArgs
 from storage.models import Likeness
 
-SUBCOMMANDS = ("create", "status", "list", "delete", "explain", "errors", "voices", "audit", "help")
+SUBCOMMANDS = (
+    "create", "status", "list", "delete", "explain", "errors", "voices", "video", "talk", "audit", "help"
+)
 
 # Slack clients turn straight quotes into curly ones as people type.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
@@ -22,6 +24,8 @@ _SLACK_LINK = re.compile(r"<((?:https?|ftp|file)://[^|>]+)(?:\|[^>]*)?>")
 _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.S)
 # `explain` takes a code or a pasted Tavus message, apostrophes and all, so it is not split into words.
 _EXPLAIN = re.compile(r"^\s*explain(?:\s+(.*?))?\s*$", re.S | re.I)
+# Nor is a sample video's script: `video <face_id> [script]`, the script as typed (quotes around it optional).
+_VIDEO = re.compile(r"^\s*video(?:\s+(\S+))?(?:\s+(.*?))?\s*$", re.S | re.I)
 
 CREATE_KEYS = {"voice", "name", "video", "consent", "image", "model", "for"}
 # How Slack writes a user in text (`<@U123|ana>` or `<@U123>`), a bare id, and what is not a person.
@@ -85,6 +89,9 @@ def parse(text: str) -> ParsedCommand:
     if explain := _EXPLAIN.match(text or ""):
         asked = _SLACK_LINK.sub(r"\1", (explain.group(1) or "").translate(_QUOTES)).strip()
         return ParsedCommand("explain", (asked,) if asked else ())
+    if video := _VIDEO.match(text or ""):
+        face_id, script = (video.group(1) or "").strip("`"), _unquoted(video.group(2) or "")
+        return ParsedCommand("video", tuple(arg for arg in (face_id, script) if arg))
     tokens = tokenize(text or "")
     if not tokens:
         return ParsedCommand("help")
@@ -103,6 +110,15 @@ def parse(text: str) -> ParsedCommand:
         else:
             args.append(token)
     return ParsedCommand(head, tuple(args), options)
+
+
+def _unquoted(script: str) -> str:
+    """The script as typed: Slack's escaping of `&`, `<`, `>` undone, quotes around all of it (straight or
+    curly) dropped, anything inside kept."""
+    stripped = script.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+    if len(stripped) >= 2 and stripped[0] in "\"“'‘" and stripped[-1] in "\"”'’":
+        return stripped[1:-1].strip()
+    return stripped
 
 
 def create_args(command: ParsedCommand) -> CreateArgs:

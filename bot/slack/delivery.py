@@ -26,9 +26,11 @@ from bot.slack import render
 from bot.slack.addressed import AddressedMessages, DirectMessages, is_user
 from bot.slack.exactly_once import LostLease, OncePoster
 from bot.slack.home_tab import HomePublisher, HomeRefreshes
-from bot.slack.pacing import PERMALINK, UPDATE, NotNow, PacedCalls, Pacer
+from bot.slack.pacing import UPDATE, NotNow, PacedCalls, Pacer
 from bot.slack.pacing import retry_after as slack_retry_after
+from bot.slack.permalinks import Permalinks
 from storage.db import Engine
+from storage.job_models import FaceJob
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
 from storage.repository import leases, outbox
 from storage.repository.leases import ANY_TEAM
@@ -50,9 +52,8 @@ PERMANENT_ERRORS = FALLBACK_ERRORS | {
     # conversations.open for someone's DM
     "user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot",
 }
-# How long a note waits for the post it points at, and how many permalinks we remember.
+# How long a note waits for the post it points at.
 WAIT_SECONDS = 2
-_PERMALINK_CACHE = 1000
 
 
 class Deliverer:
@@ -71,9 +72,11 @@ class Deliverer:
         docs_url: str = DEFAULT_DOCS_BASE_URL,
         pacer: Pacer | None = None,
         on_unreachable: Callable[[int, str], None] = lambda request_id, error: None,
+        try_face: bool = False,
     ) -> None:
         """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back.
-        `on_unreachable(request_id, error)`: the DM asking the colleague in the photo cannot be sent."""
+        `on_unreachable(request_id, error)`: the DM asking the colleague in the photo cannot be sent.
+        `try_face`: a finished face's posts carry the buttons to try it (TRY_FACE is not off)."""
         self._engine = engine
         self._client = client
         self._catalogue = catalogue
@@ -84,9 +87,10 @@ class Deliverer:
         self._notify_requester_dm = notify_requester_dm
         self._docs_url = docs_url
         self._pacer = pacer
+        self._try_face = try_face
         self._calls = PacedCalls(pacer)
         self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
-        self._permalinks: dict[tuple[str, str], str] = {}
+        self._permalinks = Permalinks(client, self._calls)
         self._homes = HomeRefreshes(home, self._calls) if home is not None else None
         self._dms = DirectMessages(client, self._calls)
         self._addressed = AddressedMessages(
@@ -173,7 +177,7 @@ class Deliverer:
         loaded = outbox.load_for_delivery(self._engine, outbox_id)
         if loaded is None:
             return
-        row, request, original = loaded
+        row, request, original, job = loaded
         if row.status != OutboxStatus.PENDING or row.lease_owner != self._owner:
             return
         if row.recipient is not None:
@@ -183,11 +187,11 @@ class Deliverer:
         elif row.kind == OutboxKind.REQUESTER_DM:
             self._deliver_requester_dm(row, request)
         elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
-            self._deliver_to_dm_instead(row, request, original)
+            self._deliver_to_dm_instead(row, request, original, job)
         elif row.kind == OutboxKind.CARD:
             self._deliver_card(row, request, original)
         else:
-            self._deliver_thread_post(row, request)
+            self._deliver_thread_post(row, request, job)
 
     # --- the card and its thread ------------------------------------------------------------------------
 
@@ -213,13 +217,13 @@ class Deliverer:
         self._record_sent(row, ts, card=(_id(request), channel))
         self._refresh_home(request)
 
-    def _deliver_thread_post(self, row: OutboxMessage, request: ReplicaRequest) -> None:
+    def _deliver_thread_post(self, row: OutboxMessage, request: ReplicaRequest, job: FaceJob | None) -> None:
         if request.card_ts is None:
             # The card has not reached Slack yet; the thread post has to wait for it.
             self._defer(_id(row), seconds=WAIT_SECONDS)
             return
         channel = request.card_channel_id or request.channel_id
-        post = self._thread_message(row, request)
+        post = self._thread_message(row, request, job)
         ts = self._poster.post(row, channel, post, thread_ts=_thread_of(request), team=request.team_id)
         self._record_sent(row, ts)
 
@@ -229,7 +233,7 @@ class Deliverer:
         link = None
         if original is not None and original.card_ts:
             place = original.card_channel_id or original.channel_id
-            link = self._permalink(place, original.card_ts, team=request.team_id)
+            link = self._permalinks.of(place, original.card_ts, team=request.team_id)
         moved = row.fallback_reason is not None
         return render.request_card(
             request,
@@ -239,13 +243,21 @@ class Deliverer:
             meant_for_reason=row.fallback_reason,
         )
 
-    def _thread_message(self, row: OutboxMessage, request: ReplicaRequest) -> render.Message:
-        return render.thread_post(row.kind, request, self._catalogue, self._docs_url)
+    def _thread_message(
+        self, row: OutboxMessage, request: ReplicaRequest, job: FaceJob | None = None
+    ) -> render.Message:
+        return render.thread_post(
+            row.kind, request, self._catalogue, self._docs_url, job=job, try_face=self._try_face
+        )
 
     # --- the requester's DM -----------------------------------------------------------------------------
 
     def _deliver_to_dm_instead(
-        self, row: OutboxMessage, request: ReplicaRequest, original: ReplicaRequest | None
+        self,
+        row: OutboxMessage,
+        request: ReplicaRequest,
+        original: ReplicaRequest | None,
+        job: FaceJob | None,
     ) -> None:
         """The channel refused this for good: it goes to the requester's DM, saying where it was meant for."""
         dm = self._dms.channel(request.requester_id, request.team_id)
@@ -256,9 +268,8 @@ class Deliverer:
             self._record_sent(row, ts, fallback_channel=dm, card=(_id(request), dm), moved=True)
             self._refresh_home(request)
         else:
-            notice = render.fallback_notice(
-                self._thread_message(row, request), meant_for=request.channel_id, reason=row.fallback_reason
-            )
+            post = self._thread_message(row, request, job)
+            notice = render.fallback_notice(post, meant_for=request.channel_id, reason=row.fallback_reason)
             # If the card already moved to the DM, this belongs in its thread there.
             thread_ts = request.card_ts if request.card_channel_id == dm else None
             ts = self._poster.post(row, dm, notice, thread_ts=thread_ts, team=team)
@@ -288,35 +299,9 @@ class Deliverer:
             return
         permalink = None
         if outcome.status == OutboxStatus.SENT and outcome.slack_ts:
-            permalink = self._permalink(posted_in, outcome.slack_ts, team=request.team_id)
+            permalink = self._permalinks.of(posted_in, outcome.slack_ts, team=request.team_id)
         note = render.requester_dm(request, permalink=permalink, catalogue=self._catalogue)
         self._record_sent(row, self._poster.post(row, dm, note, thread_ts=None, team=request.team_id))
-
-    def _permalink(self, channel: str, ts: str, *, team: str | None) -> str | None:
-        """The message's permalink, or None if Slack cannot say (or not now); a missing link never blocks
-        anything."""
-        key = (channel, ts)
-        if key not in self._permalinks:
-            try:
-                response = self._calls.call(
-                    PERMALINK,
-                    team,
-                    lambda: self._client.chat_getPermalink(channel=channel, message_ts=ts),
-                    wait_up_to=1.0,
-                )
-            except NotNow:
-                log.info("no permalink for %s/%s: out of budget", channel, ts)
-                return None
-            except SlackApiError as exc:
-                log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
-                return None
-            except (SlackClientError, OSError):
-                log.info("no permalink for %s/%s", channel, ts, exc_info=True)
-                return None
-            if len(self._permalinks) >= _PERMALINK_CACHE:
-                self._permalinks.clear()
-            self._permalinks[key] = str(response["permalink"])
-        return self._permalinks[key]
 
     def _refresh_home(self, request: ReplicaRequest, user_id: str | None = None) -> None:
         # Collected, then published once per user after the pass, within the views.publish budget: a burst

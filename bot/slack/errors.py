@@ -12,14 +12,17 @@ import uuid
 
 from bot.domain.catalogue import Catalogue
 from bot.domain.errors import (
+    AllowanceUsed,
     AlreadyConfirmed,
     AlreadyDecided,
     AlreadyDeleted,
+    AlreadyRunning,
     CannotAutoFix,
     ChannelNotAllowed,
     ConfirmationExpired,
     DeleteTooSoon,
     DeletionNotConfirmed,
+    FaceNotUsable,
     MissingPhoto,
     MissingVoice,
     NoApprover,
@@ -33,13 +36,18 @@ from bot.domain.errors import (
     PhotoFlagged,
     ReplicaNotVisible,
     RequestGone,
+    ScriptRefused,
     SubmissionFailed,
+    TavusDeclined,
+    TryFaceOff,
+    TryOnlyInChannel,
+    UnknownFace,
     UnknownModel,
     UnknownVoice,
 )
 from bot.photos.refusals import PreflightRefusal
 from bot.slack.command_text import CommandError
-from bot.slack.render import forms, likeness, photos, refusals
+from bot.slack.render import forms, likeness, photos, refusals, try_face
 from bot.slack.render.blocks import Message, escape
 
 log = logging.getLogger(__name__)
@@ -96,6 +104,15 @@ def _known(error: BaseException) -> str | None:
         return refusals.where_allowed(error)
     if isinstance(error, ReplicaNotVisible | AlreadyDeleted | DeleteTooSoon | DeletionNotConfirmed):
         return refusals.deletion_refusal_text(error)
+    if isinstance(error, TavusDeclined):
+        return refusals.warning(try_face.declined_text(error))
+    if isinstance(error, ScriptRefused):
+        return refusals.warning(try_face.try_refusal_text(error))
+    if isinstance(
+        error,
+        TryFaceOff | UnknownFace | FaceNotUsable | TryOnlyInChannel | AllowanceUsed | AlreadyRunning,
+    ):
+        return try_face.try_refusal_text(error)
     return _about_people(error)
 
 

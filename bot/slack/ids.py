@@ -39,3 +39,7 @@ DENY_ACTION = "approval_deny"
 DENY_CALLBACK_ID = "approval_deny_reason"
 # On the card while others are asked: the requester withdraws the request.
 WITHDRAW_ACTION = "request_withdraw"
+# Under a finished face's completion, preview and tuned posts: a sample video (its form), a test call.
+MAKE_VIDEO_ACTION = "try_make_video"
+TALK_ACTION = "try_talk"
+SAMPLE_VIDEO_CALLBACK_ID = "sample_video_modal"

@@ -59,6 +59,21 @@ class Intake:
         well would make two)."""
         self._run_later(lambda: self._run(reply, job, draft, problem=SubmitProblem.CHECK_FAILED))
 
+    def after_ack_say(self, reply: Reply, work: Callable[[], Message | None]) -> None:
+        """Run `work` after the ack and say what it returns to `reply`; a refusal in its words, anything
+        unexpected as a reference id."""
+        self._run_later(lambda: self._say(reply, work))
+
+    def _say(self, reply: Reply, work: Callable[[], Message | None]) -> None:
+        try:
+            message = work()
+        except Exception as exc:
+            refused = errors.refusal_message(exc, self._catalogue)
+            reply(refused if refused is not None else errors.unexpected(exc, "work after the ack")[1])
+            return
+        if message is not None:
+            reply(message)
+
     def link(self, draft: ReplicaDraft) -> Job:
         """The job for a request whose photo or video is a link."""
         return lambda: self._submission.submit_link(draft)

@@ -74,6 +74,26 @@ def to_clicker(client: WebClient, respond: Respond | None, channel: str | None, 
     """To whoever clicked a button: privately where they clicked it, or in their DM for a click in the App
     Home tab, which has no channel to answer in."""
     return privately(client, respond, channel, user) if channel else in_dm(client, user)
+def only_to(client: WebClient, channel: str | None, user: str) -> Reply:
+    """Something only `user` may see (a test call's link): an ephemeral in `channel`, or where one cannot
+    be posted there (or there is no channel), their DM with the bot. Never the channel itself."""
+    dm = in_dm(client, user)
+
+    def reply(message: Message) -> None:
+        if channel:
+            try:
+                client.chat_postEphemeral(
+                    channel=channel, user=user, text=message.text, blocks=message.blocks or None
+                )
+                return
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                log.info("ephemeral to %s in %s failed (%s); sending it to their DM", user, channel, error)
+            except SlackClientError:
+                log.warning("ephemeral to %s in %s failed; trying their DM", user, channel, exc_info=True)
+        dm(message)
+
+    return reply
 
 
 def where_asked(client: WebClient, channel: str, thread_ts: str | None, user: str) -> Reply:

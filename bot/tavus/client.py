@@ -227,10 +227,18 @@ class TavusClient:
             suffix_for=lambda family: "" if family is FACES else "/name",
         )
 
-    def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST to another endpoint with this client's key, retries and error mapping. Retried like a
-        read, so only for calls without side effects (a check, not a create)."""
-        return self._json(self._request("POST", path, json=body))
+    def call_json(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """Any other endpoint, with this client's key, retries and error mapping; its JSON object. A create
+        (`idempotent=False`) is repeated only where it certainly never reached Tavus, as a face's is."""
+        return self._json(self._request(method, path, params=params, json=body, idempotent=idempotent))
 
     def close(self) -> None:
         self._http.close()
@@ -283,7 +291,8 @@ class TavusClient:
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:
-            data = response.json()
+            # An empty 2xx body ("OK", as ending a conversation answers) reads as an empty object.
+            data = response.json() if response.content else {}
         except ValueError:
             data = None
         if not isinstance(data, dict):

@@ -78,7 +78,7 @@ class ImageValidator:
         body = {"imageBase64": base64.b64encode(data).decode("ascii"), "mimeType": mime_type, "model": model}
 
         def send(family: PathFamily) -> dict[str, Any]:
-            return self._client.post_json(family.collection + _ENDPOINT, body)
+            return self._client.call_json("POST", family.collection + _ENDPOINT, body)
 
         _, answer = self._client.paths.on_collection("POST", send)
         return ImageValidation.from_api(answer)

@@ -110,7 +110,7 @@ def parse_training_progress(value: object) -> int | None:
     return max(0, min(100, math.floor(percent + 1e-9)))
 
 
-def _parse_timestamp(value: object) -> datetime | None:
+def parse_timestamp(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value.strip():
@@ -177,8 +177,8 @@ class Replica(BaseModel):
             thumbnail_video_url=optional_str(data.get("thumbnail_video_url")),
             model_name=optional_str(data.get("model_name")),
             finetune_status=optional_str(data.get("finetune_status")),
-            created_at=_parse_timestamp(data.get("created_at")),
-            updated_at=_parse_timestamp(data.get("updated_at")),
+            created_at=parse_timestamp(data.get("created_at")),
+            updated_at=parse_timestamp(data.get("updated_at")),
         )
 
 

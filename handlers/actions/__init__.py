@@ -18,10 +18,12 @@ from bot.slack.ids import (
     HOME_FILTER_ACTION_PREFIX,
     LIKENESS_COLLEAGUE_ACTION,
     LIKENESS_OUTSIDE_ACTION,
+    MAKE_VIDEO_ACTION,
     PHOTO_ANOTHER_ACTION,
     PHOTO_ANYWAY_ACTION,
     PHOTO_FIX_ACTION,
     RETRY_ACTION,
+    TALK_ACTION,
     WITHDRAW_ACTION,
 )
 from handlers.actions import (
@@ -33,6 +35,7 @@ from handlers.actions import (
     likeness,
     photo_choice,
     retry,
+    try_face,
 )
 
 
@@ -53,3 +56,5 @@ def register(app: App) -> None:
     app.action(APPROVE_ACTION)(approval.on_approve)
     app.action(DENY_ACTION)(approval.on_deny)
     app.action(WITHDRAW_ACTION)(approval.on_withdraw)
+    app.action(MAKE_VIDEO_ACTION)(try_face.on_make_video)
+    app.action(TALK_ACTION)(try_face.on_talk)

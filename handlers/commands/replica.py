@@ -11,6 +11,7 @@ from bot.slack import render
 from bot.slack.command_text import CommandError, ParsedCommand, audited_person, create_args, parse
 from bot.slack.errors import user_message
 from bot.slack.replies import privately
+from handlers.commands import try_face
 from handlers.payloads import Payload, SlashCommand
 from handlers.services import Services
 from handlers.views.create_form import FormPlace, open_form
@@ -25,6 +26,9 @@ def on_command(ack: Ack, command: Payload, client: WebClient, respond: Respond, 
             services.access.require_channel(requester.channel_id)
         if parsed.name == "delete":
             _delete(ack, parsed, slash, client, respond, services)
+            return
+        if parsed.name in ("video", "talk"):
+            try_face.on_try(ack, parsed, slash, client, services)
             return
         if parsed.name != "create":
             ack(text=answer(services, parsed, slash), response_type="ephemeral")

@@ -8,9 +8,10 @@ from bot.slack.ids import (
     DECLINE_NOTE_CALLBACK_ID,
     DENY_CALLBACK_ID,
     MODAL_CALLBACK_ID,
+    SAMPLE_VIDEO_CALLBACK_ID,
     VIDEO_RETRY_CALLBACK_ID,
 )
-from handlers.views import answers, create_form, video_form
+from handlers.views import answers, create_form, sample_video, video_form
 
 
 def register(app: App) -> None:
@@ -18,3 +19,4 @@ def register(app: App) -> None:
     app.view(VIDEO_RETRY_CALLBACK_ID)(video_form.on_submit)
     app.view(DECLINE_NOTE_CALLBACK_ID)(answers.on_decline_note)
     app.view(DENY_CALLBACK_ID)(answers.on_deny_reason)
+    app.view(SAMPLE_VIDEO_CALLBACK_ID)(sample_video.on_submit)

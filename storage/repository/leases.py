@@ -1,5 +1,5 @@
 """Exclusive leases: a worker takes rows with one `UPDATE … RETURNING`, so several processes sharing one
-database never poll a replica twice or deliver a notification twice."""
+database never poll a replica (or a sample video, a test call) twice or deliver a notification twice."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import Table, and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.job_models import FaceJob
 from storage.models import (
     IN_FLIGHT,
     TERMINAL,
@@ -27,6 +28,7 @@ from storage.models import (
 
 _requests = table(ReplicaRequest)
 _outbox = table(OutboxMessage)
+_jobs = table(FaceJob)
 # The workspace of requests recorded without a team id.
 ANY_TEAM = "-"
 
@@ -113,33 +115,16 @@ def claim_due_polls(
 
     What the poller needs comes back from the same UPDATE … RETURNING, so it reads nothing per request.
     """
-    now = now or utcnow()
-    due = and_(
-        _requests.c.status.in_([s.value for s in IN_FLIGHT]), _requests.c.next_poll_at <= (due_by or now)
-    )
-    rows = _claim(
-        engine,
-        _requests,
-        due,
-        _requests.c.next_poll_at,
-        owner=owner,
-        now=now,
-        limit=limit,
-        lease_seconds=lease_seconds,
-        columns=_POLL_COLUMNS,
+    rows = _claim_due(
+        engine, _requests, _in_flight(_requests, IN_FLIGHT), owner=owner, now=now, due_by=due_by,
+        limit=limit, lease_seconds=lease_seconds, columns=_POLL_COLUMNS,
     )
     return [DuePoll(*row) for row in rows]
 
 
 def claim_request(engine: Engine, request_id: int, *, owner: str, lease_seconds: float = 30) -> bool:
     """Lease one in-flight request now, whether or not it is due (a callback is a reason to look)."""
-    now = utcnow()
-    due = and_(_requests.c.id == request_id, _requests.c.status.in_([s.value for s in IN_FLIGHT]))
-    return bool(
-        _claim(
-            engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=1, lease_seconds=lease_seconds
-        )
-    )
+    return _claim_one(engine, _requests, request_id, _in_flight(_requests, IN_FLIGHT), owner, lease_seconds)
 
 
 def claim_stalled_submissions(
@@ -153,10 +138,105 @@ def claim_stalled_submissions(
 ) -> list[int]:
     """Requests left in "submitting" (a crash between calling Tavus and recording its answer), or with
     `status` RECEIVED, acked but never checked (a crash before that)."""
+    stalled = _requests.c.status == status.value
+    return _claim_stalled(engine, _requests, stalled, owner, older_than, limit, lease_seconds)
+
+
+def claim_due_jobs(
+    engine: Engine,
+    kind: str,
+    in_flight: Sequence[str],
+    *,
+    owner: str,
+    due_by: datetime | None = None,
+    limit: int = 500,
+    lease_seconds: float = 120,
+) -> list[int]:
+    """Lease jobs of `kind` in one of the `in_flight` statuses due by `due_by`, like `claim_due_polls`; their
+    ids (jobs are few: the poller reads each one)."""
+    in_flight_jobs = and_(_jobs.c.kind == kind, _in_flight(_jobs, in_flight))
+    rows = _claim_due(
+        engine, _jobs, in_flight_jobs, owner=owner, now=None, due_by=due_by, limit=limit,
+        lease_seconds=lease_seconds, columns=(),
+    )
+    return [row[0] for row in rows]
+
+
+def claim_job(
+    engine: Engine, job_id: int, in_flight: Sequence[str], *, owner: str, lease_seconds: float = 30
+) -> bool:
+    """Lease one job in one of the `in_flight` statuses now, due or not (a callback is a reason to look)."""
+    return _claim_one(engine, _jobs, job_id, _in_flight(_jobs, in_flight), owner, lease_seconds)
+
+
+def claim_stalled_jobs(
+    engine: Engine,
+    kind: str,
+    status: str,
+    *,
+    owner: str,
+    older_than: timedelta,
+    limit: int = 20,
+    lease_seconds: float = 300,
+) -> list[int]:
+    """Jobs of `kind` left in `status` (a crash between calling Tavus and recording its answer)."""
+    stalled = and_(_jobs.c.kind == kind, _jobs.c.status == status)
+    return _claim_stalled(engine, _jobs, stalled, owner, older_than, limit, lease_seconds)
+
+
+def _in_flight(table: Table, statuses: Sequence[str]) -> ColumnElement[bool]:
+    return table.c.status.in_([str(s) for s in statuses])
+
+
+def _claim_due(
+    engine: Engine,
+    table: Table,
+    in_flight: ColumnElement[bool],
+    *,
+    owner: str,
+    now: datetime | None,
+    due_by: datetime | None,
+    limit: int,
+    lease_seconds: float,
+    columns: Sequence[ColumnElement[Any]],
+) -> list[tuple[Any, ...]]:
+    """The sweep's claim, whatever it follows: rows in flight whose next poll is due, most overdue first."""
+    now = now or utcnow()
+    due = and_(in_flight, table.c.next_poll_at <= (due_by or now))
+    return _claim(
+        engine, table, due, table.c.next_poll_at, owner=owner, now=now, limit=limit,
+        lease_seconds=lease_seconds, columns=columns,
+    )
+
+
+def _claim_one(
+    engine: Engine,
+    table: Table,
+    row_id: int,
+    in_flight: ColumnElement[bool],
+    owner: str,
+    lease_seconds: float,
+) -> bool:
+    due = and_(table.c.id == row_id, in_flight)
+    claimed = _claim(
+        engine, table, due, table.c.id, owner=owner, now=utcnow(), limit=1, lease_seconds=lease_seconds
+    )
+    return bool(claimed)
+
+
+def _claim_stalled(
+    engine: Engine,
+    table: Table,
+    stalled: ColumnElement[bool],
+    owner: str,
+    older_than: timedelta,
+    limit: int,
+    lease_seconds: float,
+) -> list[int]:
     now = utcnow()
-    due = and_(_requests.c.status == status.value, _requests.c.updated_at < now - older_than)
+    due = and_(stalled, table.c.updated_at < now - older_than)
     rows = _claim(
-        engine, _requests, due, _requests.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
+        engine, table, due, table.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
     )
     return [row[0] for row in rows]
 

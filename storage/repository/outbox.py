@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from storage.db import session_scope
+from storage.job_models import FaceJob, JobKind
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, UTCDateTime, table, utcnow
 from storage.repository.leases import ANY_TEAM
 
@@ -89,10 +90,17 @@ def get(engine: Engine, outbox_id: int) -> OutboxMessage | None:
         return session.get(OutboxMessage, outbox_id)
 
 
-def load_for_delivery(
-    engine: Engine, outbox_id: int
-) -> tuple[OutboxMessage, ReplicaRequest, ReplicaRequest | None] | None:
-    """The row, its request, and for a card the failed request it retries (its card links back)."""
+class ForDelivery(NamedTuple):
+    """An outbox row and what rendering it reads: its request, for a card the failed request it retries
+    (its card links back), and for a post about a sample video or a test call the job its subject names."""
+
+    row: OutboxMessage
+    request: ReplicaRequest
+    original: ReplicaRequest | None = None
+    job: FaceJob | None = None
+
+
+def load_for_delivery(engine: Engine, outbox_id: int) -> ForDelivery | None:
     with session_scope(engine) as session:
         row = session.get(OutboxMessage, outbox_id)
         request = session.get(ReplicaRequest, row.request_id) if row else None
@@ -103,7 +111,16 @@ def load_for_delivery(
             if row.kind == OutboxKind.CARD and request.retry_of
             else None
         )
-        return row, request, original
+        return ForDelivery(row, request, original, _job_named(session, row.subject))
+
+
+def _job_named(session: Session, subject: str | None) -> FaceJob | None:
+    """The job a subject like `video:17` names, if it is one."""
+    kind, _, job_id = (subject or "").partition(":")
+    if kind not in set(JobKind) or not job_id.isdigit():
+        return None
+    job = session.get(FaceJob, int(job_id))
+    return job if job is not None and job.kind == kind else None
 
 
 def in_delivery_order(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, str]]:

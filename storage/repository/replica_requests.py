@@ -1,9 +1,9 @@
 """Replica requests: reads, new rows, and the one statement that changes a request's status.
 
-`transition` is a compare-and-set: it moves a request only from the statuses it names, and queues the
-notifications that change causes in the same transaction. Two workers recording the same change (a
-callback and a sweep, two processes) cannot both succeed: the second finds the status moved on, and the
-outbox's unique key refuses a notification queued twice. Which transitions exist is decided by
+`transition` is a compare-and-set (`storage.repository.moves`): it moves a request only from the statuses it
+names, and queues the notifications that change causes in the same transaction. Two workers recording the
+same change (a callback and a sweep, two processes) cannot both succeed: the second finds the status moved
+on, and the outbox's unique key refuses a notification queued twice. Which transitions exist is decided by
 `bot.domain.lifecycle`, the only caller.
 """
 
@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.db import affected, is_unique_violation, session_scope
+from storage.db import affected, session_scope
 from storage.group_insert import GroupInsert
 from storage.models import (
     WAITING_FOR_OTHERS,
@@ -30,13 +29,10 @@ from storage.models import (
     RequestStatus,
     table,
 )
-from storage.repository.outbox import Queued, arm, enqueue_once, rearm_all
+from storage.repository import moves
+from storage.repository.outbox import Queued
 
 _requests = table(ReplicaRequest)
-
-
-class _AlreadyQueued(Exception):
-    """The notification a transition would queue is queued already: the transition happened elsewhere."""
 
 
 def get(engine: Engine, request_id: int) -> ReplicaRequest | None:
@@ -129,33 +125,22 @@ def transition(
     says what was decided); `decision`: the record of who decided what (a `Decision` row's values). The
     moved request, or None if it was not in one of `sources` or the change was recorded elsewhere first.
     `release_lease_of`: also give up that worker's lease on the row."""
-    condition = sa.and_(_requests.c.id == request_id, _requests.c.status.in_(list(sources)))
-    if requester_id is not None:
-        condition = sa.and_(condition, _requests.c.requester_id == requester_id)
-    assignments: dict[str, Any] = {**values, "status": target}
-    if release_lease_of is not None:
-        assignments.update(_released(release_lease_of))
-    try:
-        with session_scope(engine) as session:
-            moved = affected(session.execute(update(_requests).where(condition).values(**assignments)))
-            if moved != 1:
-                return None
-            for note in queue:
-                if not enqueue_once(session, request_id, note):
-                    raise _AlreadyQueued
-            if arm_card:
-                arm(session, request_id)
-            for kind in rearm:
-                rearm_all(session, request_id, kind)
-            if decision is not None:
-                session.add(Decision(request_id=request_id, **decision))
-            return session.get(ReplicaRequest, request_id)
-    except _AlreadyQueued:
-        return None
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        return None
+    return moves.compare_and_set(
+        engine,
+        _requests,
+        request_id,
+        sources=sources,
+        target=target,
+        values=values,
+        request_id=request_id,
+        load=lambda session: session.get(ReplicaRequest, request_id),
+        queue=queue,
+        arm_card=arm_card,
+        rearm=rearm,
+        add=[Decision(request_id=request_id, **decision)] if decision is not None else [],
+        release_lease_of=release_lease_of,
+        condition=_requests.c.requester_id == requester_id if requester_id is not None else None,
+    )
 
 
 def remove(engine: Engine, request_id: int, *, status: str) -> bool:
@@ -168,10 +153,7 @@ def remove(engine: Engine, request_id: int, *, status: str) -> bool:
 def record_poll(engine: Engine, request_id: int, *, owner: str, values: Mapping[str, Any]) -> None:
     """Bookkeeping of a poll that changed nothing (when it ran, when the next is due), releasing the
     worker's lease."""
-    with session_scope(engine) as session:
-        session.execute(
-            update(_requests).where(_requests.c.id == request_id).values(**values, **_released(owner))
-        )
+    moves.record_poll(engine, _requests, request_id, owner=owner, values=values)
 
 
 def queued_kinds(engine: Engine, request_id: int) -> set[str]:
@@ -259,11 +241,3 @@ def spent_since(engine: Engine, requester_id: str, since: datetime, *, excluding
     with engine.connect() as connection:
         return int(connection.execute(sa.select(sa.func.count()).where(condition)).scalar_one())
 
-
-def _released(owner: str) -> dict[str, Any]:
-    """Column values that give up `owner`'s lease and leave anyone else's alone."""
-    mine = _requests.c.lease_owner == owner
-    return {
-        "lease_owner": sa.case((mine, None), else_=_requests.c.lease_owner),
-        "lease_until": sa.case((mine, None), else_=_requests.c.lease_until),
-    }

@@ -234,3 +234,48 @@ def click(
         payload["response_url"] = response_url
     response = app.sender.interaction(payload)
     assert response.status_code == 200, response.text
+
+
+# --- trying a finished face -------------------------------------------------------------------------------
+
+
+def ready_face(
+    app: AppProcess,
+    slack: SlackFake,
+    images: StaticServer,
+    name: str = "Ana Demo",
+    *,
+    shown: str | None = None,
+) -> dict[str, Any]:
+    """A face trained to completion (phoenix-4, the emulator's default); its completion post. `shown`: the
+    name as the card shows it (escaped), where it differs."""
+    create(app, images, name)
+    card = wait_card(slack, shown or name)
+    return slack.wait_for(
+        lambda: next((m for m in slack.thread(CHANNEL, card["ts"]) if "is ready" in m.get("text", "")), None)
+    )
+
+
+def script_submission(view: dict[str, Any], script: str, *, user: str = USER) -> dict[str, Any]:
+    """The sample video's form, submitted with `script`."""
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0001"},
+        "user": {"id": user},
+        "trigger_id": "trig-3",
+        "view": {
+            "id": view.get("id", "VSAMPLE"),
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view["private_metadata"],
+            "state": {"values": {"script": {"value": {"type": "plain_text_input", "value": script}}}},
+        },
+    }
+
+
+def video_creates(tavus: TavusEmulator) -> list[dict]:
+    return [c for c in tavus.calls() if c["method"] == "POST" and c["path"] == "/v2/videos"]
+
+
+def conversation_creates(tavus: TavusEmulator) -> list[dict]:
+    return [c for c in tavus.calls() if c["method"] == "POST" and c["path"] == "/v2/conversations"]

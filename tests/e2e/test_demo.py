@@ -12,7 +12,7 @@ from tests.e2e.test_settings_cli import clean_env
 TIMEOUT = 120
 
 
-def test_the_demo_catches_the_photo_before_a_run_is_spent_then_shows_preview_and_tuned(
+def test_the_demo_catches_the_photo_before_a_run_is_spent_then_shows_preview_tuned_and_a_sample_video(
     tmp_path: Path,
 ) -> None:
     result = subprocess.run(
@@ -43,6 +43,11 @@ def test_the_demo_catches_the_photo_before_a_run_is_spent_then_shows_preview_and
         "the preview of Ana Demo is ready",
         "Tuned — watermark removed",
         "Ana Demo is tuned — watermark removed",
+        # Then the face is tried where it was asked for: a sample video, its link in the thread.
+        "click [ Make a sample video ]",
+        "a form opens: Sample video",
+        "asked for a sample video of Ana Demo",
+        "the sample video of Ana Demo is ready: Watch it (https://videos.tavus-emulator.invalid/video/",
     ]
     positions = [out.find(line) for line in story]
     assert -1 not in positions, [line for line, at in zip(story, positions, strict=True) if at < 0]
@@ -51,3 +56,4 @@ def test_the_demo_catches_the_photo_before_a_run_is_spent_then_shows_preview_and
     assert out.count("Replica request: ") == 1
     assert out.count("the preview of Ana Demo is ready") == 1
     assert out.count("Ana Demo is tuned") == 1
+    assert out.count("the sample video of Ana Demo is ready") == 1

@@ -12,11 +12,15 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.domain.transitions import TRANSITIONS
+from bot.domain.transitions import TRANSITIONS, Transition
+from bot.domain.try_face import CALL_TRANSITIONS, VIDEO_TRANSITIONS
+from storage.job_models import CallStatus, VideoStatus
 from storage.models import RequestStatus
 from tests import architecture_doc
 from tests.paths import REPO
@@ -42,23 +46,45 @@ def relative(path: Path) -> str:
     return path.relative_to(REPO).as_posix()
 
 
-# --- the lifecycle owns every status change -------------------------------------------------------------
+# --- the lifecycles own every status change -------------------------------------------------------------
 
-# The statements that write a request's status, in storage/repository/replica_requests.py.
-STATUS_WRITERS = {"transition", "insert", "remove", "group_inserter"}
+# The statements that write a status, by repository, and the one lifecycle that may call them: a request's,
+# and a sample video's or test call's.
+STATUS_WRITERS = {
+    "replica_requests": ({"transition", "insert", "remove", "group_inserter"}, "bot/domain/lifecycle.py"),
+    "face_jobs": ({"transition", "insert"}, "bot/domain/try_face/lifecycle.py"),
+}
+# Every lifecycle's transition table, with the statuses it must reach; drawn in docs/architecture.md.
+TABLES: list[tuple[tuple[Transition[Any], ...], type[StrEnum]]] = [
+    (TRANSITIONS, RequestStatus),
+    (VIDEO_TRANSITIONS, VideoStatus),
+    (CALL_TRANSITIONS, CallStatus),
+]
 
 
-def test_only_the_lifecycle_moves_a_request() -> None:
-    callers = sorted(
+def _calls_to(module: str, names: set[str]) -> list[str]:
+    return sorted(
         f"{relative(path)}:{node.lineno}"
         for path in modules()
         for node in ast.walk(tree(path))
         if isinstance(node, ast.Attribute)
-        and node.attr in STATUS_WRITERS
+        and node.attr in names
         and isinstance(node.value, ast.Name)
-        and node.value.id == "replica_requests"
+        and node.value.id == module
     )
-    assert callers and all(c.startswith("bot/domain/lifecycle.py:") for c in callers), callers
+
+
+@pytest.mark.parametrize("repository", sorted(STATUS_WRITERS))
+def test_only_the_lifecycle_moves_a_request_or_a_job(repository: str) -> None:
+    writers, lifecycle = STATUS_WRITERS[repository]
+    callers = _calls_to(repository, writers)
+    assert callers and all(c.startswith(f"{lifecycle}:") for c in callers), callers
+
+
+def test_only_the_repositories_call_the_one_status_statement() -> None:
+    callers = _calls_to("moves", {"compare_and_set"})
+    owners = ("storage/repository/replica_requests.py:", "storage/repository/face_jobs.py:")
+    assert callers and all(c.startswith(owners) for c in callers), callers
 
 
 def _status_writes(path: Path) -> list[str]:
@@ -80,39 +106,47 @@ def _is_status(key: ast.AST | None) -> bool:
     return isinstance(key, ast.Constant) and key.value == "status"
 
 
-def test_no_status_is_written_outside_the_lifecycle_and_its_statement() -> None:
-    # The lifecycle names the target of each move; `replica_requests.transition` writes it. Outbox rows
-    # have a status of their own, which only the outbox repository writes.
+def test_no_status_is_written_outside_the_lifecycles_and_their_statement() -> None:
+    # The lifecycles name the target of each move (and the first status of a new row); the one
+    # compare-and-set in `storage.repository.moves` writes it. Outbox rows have a status of their own,
+    # which only the outbox repository writes.
     owners = {
         "bot/domain/lifecycle.py",
-        "storage/repository/replica_requests.py",
+        "bot/domain/try_face/lifecycle.py",
+        "storage/repository/moves.py",
         "storage/repository/outbox.py",
     }
     assert [w for path in modules() if relative(path) not in owners for w in _status_writes(path)] == []
-    # Within the requests' repository, only the one statement sets it.
-    statement = tree(REPO / "storage/repository/replica_requests.py")
+    # Within the statements' module, only the one statement sets it.
+    statement = tree(REPO / "storage/repository/moves.py")
     writers = {
         function.name
         for function in ast.walk(statement)
         if isinstance(function, ast.FunctionDef)
         and any(_is_status(k) for d in ast.walk(function) if isinstance(d, ast.Dict) for k in d.keys)
     }
-    assert writers == {"transition"}
+    assert writers == {"compare_and_set"}
 
 
-def test_every_status_is_reachable_in_the_transition_table() -> None:
-    targets = {t.target for t in TRANSITIONS if t.target is not None}
-    assert targets == set(RequestStatus)
-    names = [t.name for t in TRANSITIONS]
+@pytest.mark.parametrize(("table", "statuses"), TABLES, ids=lambda t: getattr(t, "__name__", ""))
+def test_every_status_is_reachable_in_its_transition_table(
+    table: tuple[Transition[Any], ...], statuses: type[StrEnum]
+) -> None:
+    targets = {t.target for t in table if t.target is not None}
+    assert targets == set(statuses)
+    names = [t.name for t in table]
     assert len(names) == len(set(names))
 
 
-def test_the_lifecycle_picture_is_drawn_from_the_table() -> None:
+def test_the_lifecycle_pictures_are_drawn_from_the_tables() -> None:
     assert architecture_doc.committed() == architecture_doc.drawn(), (
-        "docs/architecture.md no longer matches bot/domain/lifecycle.py: run `make diagram`"
+        "docs/architecture.md no longer matches the transition tables: run `make diagram`"
     )
-    for transition in TRANSITIONS:
-        assert f": {transition.name} (" in architecture_doc.committed()
+    names = [t.name for table, _ in TABLES for t in table]
+    assert len(names) == len(set(names)), "a move's name must say which lifecycle it belongs to"
+    for table, _ in TABLES:
+        for transition in table:
+            assert f": {transition.name} (" in architecture_doc.committed()
 
 
 # --- words for people live in the rendering layer --------------------------------------------------------

@@ -4,7 +4,9 @@ all user wording. Anything a person or Tavus wrote is escaped before it is echoe
 - `card`: the request card; `thread`: the failure, completion and stall posts and the requester's DM;
 - `answers`: replies to the `/replica` subcommands; `forms`: the create form and the questions that wait
   for an answer; `home`: the App Home tab;
-- `photos`, `refusals`: why something was refused (framed by `bot.slack.errors.user_message`).
+- `photos`, `refusals`: why something was refused (framed by `bot.slack.errors.user_message`);
+- `try_face`, `try_posts`: trying a finished face (its buttons, the sample video's form, the test call's
+  link for the person who clicked, refusals) and the posts its sample videos and test calls make.
 """
 
 from bot.slack.render.answers import (
@@ -55,6 +57,17 @@ from bot.slack.render.thread import (
     stuck_notice,
     thread_post,
 )
+from bot.slack.render.try_face import (
+    MAKE_VIDEO,
+    TALK,
+    call_link,
+    declined_text,
+    sample_video_modal,
+    starting_call,
+    try_buttons,
+    try_refusal_text,
+    video_asked,
+)
 from bot.slack.render.verdict import tavus_refused
 
 __all__ = [
@@ -65,17 +78,21 @@ __all__ = [
     "HOME_FILTERS",
     "HOME_LIMIT",
     "IMAGE_REQUIREMENTS",
+    "MAKE_VIDEO",
     "REASON_REQUIRED",
     "SUBMITTING",
+    "TALK",
     "WITHDRAWN",
     "Block",
     "Message",
     "accepted_message",
     "addressed_message",
     "audit_message",
+    "call_link",
     "completion_post",
     "confirmation",
     "decline_note_form",
+    "declined_text",
     "deleted_message",
     "deny_form",
     "elapsed",
@@ -101,16 +118,21 @@ __all__ = [
     "request_card",
     "requester_dm",
     "resume_failed_message",
+    "sample_video_modal",
     "something_went_wrong",
     "stage_post",
+    "starting_call",
     "status_line",
     "stored_failure",
     "stuck_notice",
     "submit_error_text",
     "tavus_refused",
     "thread_post",
+    "try_buttons",
+    "try_refusal_text",
     "upload_help",
     "upload_modal",
+    "video_asked",
     "voice_description",
     "voices_message",
     "which_one",

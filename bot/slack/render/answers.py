@@ -28,6 +28,8 @@ USAGE = (
     "`/replica status <replica_id>` — where a request stands\n"
     "`/replica list` — your recent requests\n"
     "`/replica delete <replica_id>` — delete a replica in Tavus (kept an hour after a failure)\n"
+    "`/replica video <face_id> [script]` — a short sample video of a finished face, in its thread\n"
+    "`/replica talk <face_id>` — a short test call with it (the link comes only to you)\n"
     "`/replica explain <ErrorCode, video error type or text>` — what a Tavus error means and what to do\n"
     "`/replica errors` — every error Tavus documents\n"
     "`/replica voices` — the stock voices\n"
@@ -194,6 +196,9 @@ def which_one(subcommand: str) -> str:
         )
     if subcommand == "status":
         return "Which replica? Try `/replica status r90bbd427f71`, or `/replica list` for yours."
+    if subcommand in ("video", "talk"):
+        script = " [script]" if subcommand == "video" else ""
+        return f"Which face? Try `/replica {subcommand} r90bbd427f71{script}`, or `/replica list` for yours."
     return f"Which replica? Try `/replica {subcommand} r90bbd427f71`."
 
 

@@ -122,6 +122,9 @@ def request_refusal_text(
     if error.action == Action.CHOOSE:
         who = f"Only <@{error.requester_id}>, who asked for *{name}*, or an admin"
         return f"{who} can decide about this photo."
+    if error.action == Action.TRY:
+        who = f"Only <@{error.requester_id}>, who asked for *{name}*, or an admin"
+        return f"{who} can make sample videos or test calls of it."
     return f"Only <@{error.requester_id}>, who asked for *{name}*, or an admin can retry it."
 
 

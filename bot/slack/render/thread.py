@@ -3,10 +3,12 @@ short DM to the requester that points at them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue, ExplainedError
 from bot.domain.lifecycle import REPLICA_GONE
 from bot.slack.ids import GUIDELINE_ACTION, RETRY_ACTION
-from bot.slack.render import approval, consent, stages
+from bot.slack.render import approval, consent, stages, try_posts
 from bot.slack.render.blocks import (
     MAX_MESSAGE_BLOCKS,
     Block,
@@ -20,7 +22,9 @@ from bot.slack.render.blocks import (
     section,
 )
 from bot.slack.render.card import channel_problem
+from bot.slack.render.try_face import try_buttons
 from bot.slack.render.video_failure import requirements_block, video_failure_blocks
+from storage.job_models import FaceJob
 from storage.models import OutboxKind, ReplicaRequest, RequestStatus, utcnow
 
 CREDIT_NOTE = (
@@ -30,6 +34,8 @@ CREDIT_NOTE = (
 GONE_TEXT = "The replica no longer exists in Tavus (it may have been deleted)."
 CVI_GUIDE_PATH = "/sections/conversational-video-interface/quickstart/build-first-app"
 VIDEO_GUIDE_PATH = "/sections/video/quickstart"
+# The posts that say a face can be used: they carry "Make a sample video" and "Talk to it".
+TRY_FACE_POSTS = (OutboxKind.COMPLETION, OutboxKind.PREVIEW_READY, OutboxKind.TUNED)
 
 
 def retry_button(request_id: int, *, video: bool = False) -> Block:
@@ -170,24 +176,42 @@ def addressed_message(kind: str, request: ReplicaRequest, catalogue: Catalogue) 
     raise ValueError(f"no addressed message for outbox kind {kind!r}")
 
 
-def thread_post(kind: str, request: ReplicaRequest, catalogue: Catalogue, docs_url: str) -> Message:
-    """The post an outbox row of `kind` makes in the request card's thread."""
+def thread_post(
+    kind: str,
+    request: ReplicaRequest,
+    catalogue: Catalogue,
+    docs_url: str,
+    *,
+    job: FaceJob | None = None,
+    try_face: bool = False,
+) -> Message:
+    """The post an outbox row of `kind` makes in the request card's thread: about the face, or about one of
+    its sample videos or test calls (`job`). `try_face`: its ready posts carry the buttons to try it."""
+    if job is not None:
+        return try_posts.job_post(kind, request, job, catalogue.support_email)
     staged = stages.stage_post(kind, request, docs_url, catalogue.support_email)
     if staged is not None:
-        return staged
-    if kind == OutboxKind.FAILURE:
+        post = staged
+    elif kind == OutboxKind.FAILURE:
         return failure_post(request, stored_failure(request, catalogue), catalogue)
-    if kind == OutboxKind.STUCK:
+    elif kind == OutboxKind.STUCK:
         return stuck_notice(request, catalogue.support_email)
-    if kind == OutboxKind.COMPLETION:
-        return completion_post(request, docs_url)
-    answered = {
-        OutboxKind.DECLINED: consent.declined_post,
-        OutboxKind.DECLINE_NOTE: consent.decline_note_post,
-        OutboxKind.EXPIRED: consent.expired_post,
-        OutboxKind.CONSENT_UNREACHABLE: consent.consent_unreachable,
-        OutboxKind.DENIED: approval.denied_post,
-    }.get(OutboxKind(kind))
-    if answered is not None:
+    elif kind == OutboxKind.COMPLETION:
+        post = completion_post(request, docs_url)
+    elif (answered := _ANSWERED.get(kind)) is not None:
         return answered(request)
-    raise ValueError(f"no message for outbox kind {kind!r}")
+    else:
+        raise ValueError(f"no message for outbox kind {kind!r}")
+    if try_face and kind in TRY_FACE_POSTS:
+        post = Message(text=post.text, blocks=[*post.blocks, *try_buttons(request)])
+    return post
+
+
+# What the answers of the colleague in the photo and of the approvers post in the request's thread.
+_ANSWERED: dict[str, Callable[[ReplicaRequest], Message]] = {
+    OutboxKind.DECLINED: consent.declined_post,
+    OutboxKind.DECLINE_NOTE: consent.decline_note_post,
+    OutboxKind.EXPIRED: consent.expired_post,
+    OutboxKind.CONSENT_UNREACHABLE: consent.consent_unreachable,
+    OutboxKind.DENIED: approval.denied_post,
+}

@@ -126,6 +126,26 @@ def test_other_subcommands_keep_their_arguments() -> None:
     assert parse("status `r90bbd427f71`").args == ("`r90bbd427f71`",)
 
 
+@pytest.mark.parametrize(
+    ("text", "args"),
+    [
+        ("video r90bbd427f71", ("r90bbd427f71",)),
+        ("video `r90bbd427f71`", ("r90bbd427f71",)),
+        ("video", ()),
+        # The script as typed: apostrophes, several sentences, Slack's &amp; escaping undone, quotes dropped.
+        ("video r1 Hi, I'm Ana. It's me & you.", ("r1", "Hi, I'm Ana. It's me & you.")),
+        ("video r1 Tom &amp; Jerry &lt;3", ("r1", "Tom & Jerry <3")),
+        ('video r1 “Hello there”', ("r1", "Hello there")),
+        ("VIDEO r1   two  spaces ", ("r1", "two  spaces")),
+        ("talk r90bbd427f71", ("r90bbd427f71",)),
+        ("talk", ()),
+    ],
+)
+def test_video_and_talk_take_a_face_id_and_video_a_script(text: str, args: tuple[str, ...]) -> None:
+    parsed = parse(text)
+    assert parsed.name == text.split()[0].lower() and parsed.args == args
+
+
 # --- help ----------------------------------------------------------------------------------------------
 
 

@@ -14,14 +14,17 @@ import pytest
 from bot.domain import errors as domain_errors
 from bot.domain.errors import (
     Action,
+    AllowanceUsed,
     AlreadyConfirmed,
     AlreadyDecided,
     AlreadyDeleted,
+    AlreadyRunning,
     CannotAutoFix,
     ChannelNotAllowed,
     ConfirmationExpired,
     DeleteTooSoon,
     DeletionNotConfirmed,
+    FaceNotUsable,
     MissingPhoto,
     MissingVoice,
     NoApprover,
@@ -37,12 +40,18 @@ from bot.domain.errors import (
     Refusal,
     ReplicaNotVisible,
     RequestGone,
+    ScriptRefused,
     SubmissionFailed,
     SubmitProblem,
+    TavusDeclined,
+    TryFaceOff,
+    TryOnlyInChannel,
+    UnknownFace,
     UnknownModel,
     UnknownVoice,
 )
 from bot.domain.requests import SubmitError
+from bot.domain.try_face.faces import USABLE
 from bot.photos.offline_check import CODES, Finding
 from bot.photos.refusals import FetchRefusal, PreflightRefusal
 from bot.slack import render
@@ -51,7 +60,8 @@ from bot.slack.errors import field_error, refusal_message, unexpected, user_mess
 from bot.slack.render import Message
 from bot.slack.render.refusals import submit_error_text, submit_problem_text
 from bot.tavus.phoenix import DOCUMENTED_MODELS
-from storage.models import RequestStatus
+from storage.job_models import JobKind
+from storage.models import RequestStatus, utcnow
 from tests.unit.slack.test_render import CATALOGUE, HOSTILE, assert_no_live_mentions, make_request, rendered
 
 VOICES = ("anna", "liam")
@@ -73,7 +83,7 @@ def _domain_refusals() -> list[tuple[str, Refusal, bool]]:
         ("RequestGone", RequestGone(), False),
         *(
             (f"NotPermitted-{action}", NotPermitted(action, "UREQ42", HOSTILE),
-             action in (Action.RETRY, Action.CHOOSE))
+             action in (Action.RETRY, Action.CHOOSE, Action.TRY))
             for action in Action
         ),
         ("AlreadyConfirmed", AlreadyConfirmed(), False),
@@ -93,6 +103,29 @@ def _domain_refusals() -> list[tuple[str, Refusal, bool]]:
         ("NoApprover", NoApprover(), False),
         ("OwnRequest", OwnRequest(), False),
         *((f"AlreadyDecided-{status}", AlreadyDecided(status), False) for status in RequestStatus),
+        ("TryFaceOff", TryFaceOff(), False),
+        ("UnknownFace", UnknownFace(HOSTILE), True),
+        *(
+            (f"FaceNotUsable-{status}", FaceNotUsable(HOSTILE, "r1", status), True)
+            for status in RequestStatus
+            if status not in USABLE
+        ),
+        ("TryOnlyInChannel", TryOnlyInChannel(HOSTILE, "C0FACE"), True),
+        ("ScriptRefused-empty", ScriptRefused(0, 400), False),
+        ("ScriptRefused-too-long", ScriptRefused(512, 400), False),
+        *(
+            (f"AllowanceUsed-{kind}", AllowanceUsed(kind, HOSTILE, 3, 3, ("UADMIN1",)), True)
+            for kind in JobKind
+        ),
+        ("AllowanceUsed-no-admins", AllowanceUsed(JobKind.VIDEO, HOSTILE, 1, 1, ()), True),
+        ("AlreadyRunning-video", AlreadyRunning(JobKind.VIDEO, HOSTILE, "UASKER"), True),
+        ("AlreadyRunning-call", AlreadyRunning(JobKind.CALL, HOSTILE, "UASKER", utcnow()), True),
+        ("AlreadyRunning-call-starting", AlreadyRunning(JobKind.CALL, HOSTILE, "UASKER"), True),
+        *(
+            (f"TavusDeclined-{problem}", TavusDeclined(JobKind.CALL, problem, HOSTILE),
+             problem == SubmitProblem.TAVUS_REFUSED)
+            for problem in SubmitProblem
+        ),
     ]
 
 

@@ -121,7 +121,7 @@ def test_the_key_is_checked_and_a_bad_body_refused(server: EmulatorServer, emula
         TavusClient(server.url, API_KEY, max_attempts=1) as client,
         pytest.raises(TavusBadRequest, match="data: prefix"),
     ):
-        client.post_json(FACES_PATH, prefixed)
+        client.call_json("POST", FACES_PATH, prefixed)
 
 
 def test_auto_fix_is_sent_only_when_asked_and_the_emulator_fixes_the_photo(
