@@ -11,6 +11,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from bot.photos.offline_check import Finding
+from bot.tavus import TavusAuthError, TavusBadRequest, TavusError, TavusUnavailable
 
 
 class Refusal(Exception):
@@ -163,3 +164,15 @@ class SubmissionFailed(Refusal):
         super().__init__(f"{problem}: {detail}" if detail else str(problem))
         self.problem = problem
         self.detail = detail
+
+
+def submission_failure(exc: TavusError) -> SubmissionFailed:
+    """What the requester hears when Tavus did not take a request, by who can fix it."""
+    if isinstance(exc, TavusBadRequest):
+        return SubmissionFailed(SubmitProblem.TAVUS_REFUSED, exc.message)
+    if isinstance(exc, TavusAuthError):
+        # The requester cannot fix this; the operator sees the detail in the logs.
+        return SubmissionFailed(SubmitProblem.TAVUS_MISCONFIGURED)
+    if isinstance(exc, TavusUnavailable):
+        return SubmissionFailed(SubmitProblem.TAVUS_UNAVAILABLE)
+    return SubmissionFailed(SubmitProblem.TAVUS_ERROR)

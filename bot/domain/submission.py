@@ -25,10 +25,9 @@ from bot.domain.errors import (
     NotPermitted,
     PhotoFlagged,
     RequestGone,
-    SubmissionFailed,
-    SubmitProblem,
     UnknownModel,
     UnknownVoice,
+    submission_failure,
 )
 from bot.domain.image_checks import TavusVerdict
 from bot.domain.lifecycle import Lifecycle
@@ -51,7 +50,7 @@ from bot.photos.download import check_url, fetch_url
 from bot.photos.image_check import DEFAULT_MAX_BYTES, check_image
 from bot.photos.offline_check import Finding, check_photo
 from bot.photos.refusals import PreflightRefusal
-from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
+from bot.tavus import TavusClient, TavusError
 from bot.tavus.phoenix import DOCUMENTED_MODELS, is_documented, model_for, normalise_model, trains_from_image
 from storage.db import Engine
 from storage.models import ReplicaRequest, utcnow
@@ -108,9 +107,12 @@ class SubmissionService:
         media: MediaStore | None = None,
         tavus_check: TavusPhotoCheck | None = None,
         between_steps: Callable[[], None] = lambda: None,
+        on_check: Callable[[str, str], None] = lambda source, verdict: None,
     ) -> None:
-        """`between_steps` runs before each photo check: the composition root lets acks go first there."""
+        """`between_steps` runs before each photo check: the composition root lets acks go first there.
+        `on_check` hears each offline check's verdict (`offline`, then `passed` or `flagged`)."""
         self._rules = rules
+        self._on_check = on_check
         self._tavus_check = tavus_check
         self._between_steps = between_steps
         self._engine = engine
@@ -247,8 +249,11 @@ class SubmissionService:
             return None
         self._between_steps()
         report = check_photo(photo, detect_faces=True)
-        log.info("photo check: %s in %.0f ms (detector %s)",
-                 ", ".join(f.kind for f in report.findings) or "clean", report.elapsed_ms, report.detector)
+        found = ", ".join(f.kind for f in report.findings)
+        self._on_check("offline", "flagged" if found else "passed")
+        log.info(
+            "photo check: %s in %.0f ms (detector %s)", found or "clean", report.elapsed_ms, report.detector
+        )
         return report.findings
 
     def _ask_tavus(self, draft: ReplicaDraft, photo: bytes, mime_type: str) -> TavusVerdict | None:
@@ -310,7 +315,7 @@ class SubmissionService:
             )
         except TavusError as exc:
             log.warning("tavus create failed for request %s: %s", request.id, exc)
-            failed = _submission_failure(exc)
+            failed = submission_failure(exc)
             self._lifecycle.create_failed(request.id, SubmitError(failed.problem, failed.detail))
             raise failed from None
         return self.adopt(request, created.replica_id)
@@ -388,13 +393,3 @@ def draft_of(request: ReplicaRequest) -> ReplicaDraft:
         model_name=request.model_name,
     )
 
-
-def _submission_failure(exc: TavusError) -> SubmissionFailed:
-    if isinstance(exc, TavusBadRequest):
-        return SubmissionFailed(SubmitProblem.TAVUS_REFUSED, exc.message)
-    if isinstance(exc, TavusAuthError):
-        # The requester cannot fix this; the operator sees the detail in the logs.
-        return SubmissionFailed(SubmitProblem.TAVUS_MISCONFIGURED)
-    if isinstance(exc, TavusUnavailable):
-        return SubmissionFailed(SubmitProblem.TAVUS_UNAVAILABLE)
-    return SubmissionFailed(SubmitProblem.TAVUS_ERROR)

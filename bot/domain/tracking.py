@@ -19,6 +19,7 @@ from functools import partial
 from queue import SimpleQueue
 from typing import TypeVar
 
+from bot import log_context
 from bot.domain.catalogue import Catalogue
 from bot.domain.lifecycle import REPLICA_GONE, Failure, Lifecycle, Poll
 from bot.tavus import FinetuneState, Replica, ReplicaState, TavusClient, TavusError, TavusNotFound
@@ -99,8 +100,12 @@ class Tracker:
         stuck_after: timedelta = timedelta(hours=6),
         concurrency: int = DEFAULT_CONCURRENCY,
         lease_seconds: float = 120,
+        stopping: threading.Event | None = None,
     ) -> None:
+        """Once `stopping` is set, a sweep asks Tavus about no further request, and records the answers
+        it has."""
         self._engine = engine
+        self._stopping = stopping or threading.Event()
         self._lifecycle = lifecycle
         self._tavus = tavus
         self._catalogue = catalogue
@@ -125,6 +130,8 @@ class Tracker:
         so no worker waits for a whole batch to finish and no row waits long under its lease. A few writer
         threads record the answers, so the database sees a handful of writers rather than one per worker.
         """
+        if self._stopping.is_set():
+            return 0
         due_by = utcnow()
 
         def claim(limit: int) -> list[DuePoll]:
@@ -141,6 +148,8 @@ class Tracker:
 
         def next_target() -> DuePoll | None:
             nonlocal exhausted
+            if self._stopping.is_set():
+                return None
             with lease_lock:
                 if len(leased) < self._concurrency and not exhausted:
                     wanted = self._batch - len(leased)
@@ -187,6 +196,8 @@ class Tracker:
     def poll_now(self, request_id: int) -> bool:
         """Poll one request at once (a Tavus callback said something happened); whether it changed."""
         lease = self._lease_seconds
+        if self._stopping.is_set():
+            return False
         if not leases.claim_request(self._engine, request_id, owner=self._owner, lease_seconds=lease):
             return False
         request = replica_requests.get(self._engine, request_id)
@@ -210,7 +221,8 @@ class Tracker:
 
     def _guarded(self, step: Callable[[DuePoll], T], target: DuePoll, *, failed: F) -> T | F:
         try:
-            return step(target)
+            with log_context.about(request_id=target.request_id, replica_id=target.replica_id):
+                return step(target)
         except Exception:
             # One bad row must not stop the sweep; it is retried next interval.
             log.exception("polling request %s failed", target.request_id)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
+from slack_sdk.socket_mode.builtin.client import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 import handlers
+from bot.service.metrics import Metrics
 from bot.service.runtime import Runtime
 from bot.slack.client import slack_client
 from bot.slack.errors import user_message
@@ -28,7 +33,10 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
     settings = runtime.settings
     app = App(
         client=slack_client(
-            settings.secret("slack_bot_token"), str(settings.slack_api_url), retry_rate_limits=True
+            settings.secret("slack_bot_token"),
+            str(settings.slack_api_url),
+            retry_rate_limits=True,
+            observe=runtime.metrics.slack_call,
         ),
         signing_secret=None if socket_mode else settings.secret("slack_signing_secret"),
         request_verification_enabled=not socket_mode,
@@ -50,3 +58,16 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
 
     app.error(report_error)
     return app
+
+
+def socket_mode_handler(app: App, app_token: str, metrics: Metrics) -> SocketModeHandler:
+    """Bolt's Socket Mode handler, timing each request from its arrival to the ack sent back."""
+
+    class Timed(SocketModeHandler):
+        # Narrower than the base class's signature, as in Bolt's own handler.
+        def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+            arrived = time.perf_counter()
+            super().handle(client, req)
+            metrics.acked(time.perf_counter() - arrived)
+
+    return Timed(app, app_token)

@@ -15,7 +15,8 @@ from storage.db import DatabaseError
 if TYPE_CHECKING:
     from bot.domain.stats import PreflightStats
     from bot.domain.verdict_stats import Agreement, VerdictStats
-    from bot.service.runtime import Runtime
+    from bot.service.ops_http import MetricsListener
+    from bot.service.process import Process
 
 log = logging.getLogger(__name__)
 
@@ -27,37 +28,60 @@ def cli() -> None:
 
 @cli.command()
 def serve() -> None:
-    """Run the HTTP app: /slack/events, /healthz and /tavus/callback/<token>."""
+    """Run the HTTP app: /slack/events, /tavus/callback/<token>, /healthz, /readyz and /metrics."""
     import uvicorn
 
     from bot.service.bolt_app import create_bolt_app
-    from bot.service.web import create_web_app
+    from bot.service.web import GracefulServer, create_web_app
 
     settings = _settings("slack_bot_token", "slack_signing_secret", "tavus_api_key")
-    runtime = _runtime(settings)
-    web = create_web_app(runtime, create_bolt_app(runtime))
-    runtime.start()
-    try:
-        uvicorn.run(web, host=settings.host, port=settings.port, log_config=None, access_log=False)
-    finally:
-        runtime.close()
+    process = _process(settings)
+    web = create_web_app(process, create_bolt_app(process.runtime))
+    config = uvicorn.Config(
+        web,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        # In-flight Slack requests are answered; the rest of the grace is the hand-over's.
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds) - 1),
+    )
+    server = GracefulServer(config, on_exit=process.begin_stop)
+    listener = _metrics_listener(process, settings)
+    code = 1
+    with process.signals_handled():
+        # Listening before the database is ready: /readyz says what is missing meanwhile.
+        process.start_in_background()
+        try:
+            server.run()
+        finally:
+            if listener is not None:
+                listener.stop()
+            code = process.finish()
+    sys.exit(code)
 
 
 @cli.command()
 def socket() -> None:
     """Run over Socket Mode (no public URL: no Tavus callbacks, polling only)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.service.bolt_app import create_bolt_app
+    from bot.service.bolt_app import create_bolt_app, socket_mode_handler
 
     settings = _settings("slack_bot_token", "slack_app_token", "tavus_api_key")
-    runtime = _runtime(settings, socket_mode=True)
-    bolt = create_bolt_app(runtime, socket_mode=True)
-    runtime.start()
-    try:
-        SocketModeHandler(bolt, settings.secret("slack_app_token")).start()
-    finally:
-        runtime.close()
+    process = _process(settings, socket_mode=True)
+    bolt = create_bolt_app(process.runtime, socket_mode=True)
+    listener = _metrics_listener(process, settings)
+    with process.signals_handled():
+        if process.start():
+            handler = socket_mode_handler(bolt, settings.secret("slack_app_token"), process.runtime.metrics)
+            handler.connect()
+            # Until SIGTERM or SIGINT, which set `stopping` and begin the hand-over.
+            while not process.runtime.stopping.wait(1.0):
+                pass
+            handler.close()
+        if listener is not None:
+            listener.stop()
+        code = process.finish()
+    sys.exit(code)
 
 
 @cli.command()
@@ -94,17 +118,27 @@ def _settings(*required: str) -> Settings:
     settings = load_settings()
     for name in required:
         settings.secret(name)
-    configure_logging(settings.secrets())
+    configure_logging(settings.secrets(), log_format=settings.log_format)
     return settings
 
 
-def _runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
+def _process(settings: Settings, *, socket_mode: bool = False) -> Process:
+    from bot.service.process import Process
     from bot.service.runtime import build_runtime
 
     try:
-        return build_runtime(settings, socket_mode=socket_mode)
+        runtime = build_runtime(settings, socket_mode=socket_mode)
     except DatabaseError as exc:
         raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
+    return Process(runtime, grace=settings.shutdown_grace_seconds)
+
+
+def _metrics_listener(process: Process, settings: Settings) -> MetricsListener | None:
+    if settings.metrics_port is None:
+        return None
+    from bot.service.ops_http import MetricsListener
+
+    return MetricsListener(process, host=settings.host, port=settings.metrics_port).start()
 
 
 def _stats_report(stats: PreflightStats) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ from bot.domain.tracking import PollSchedule, Tracker
 from bot.photos.offline_check import available_detector
 from bot.service.after_ack import AfterAck
 from bot.service.media import build_media_store
+from bot.service.metrics import Metrics
 from bot.service.scheduler import SWEEP_JOB, Scheduler, Throttle
 from bot.service.settings import Settings, SettingsError
 from bot.slack.client import slack_client
@@ -63,8 +65,14 @@ class Runtime:
     after_ack: AfterAck
     kicks: Throttle
     owner: str
+    metrics: Metrics
+    # Set when the process hands its work over: background work takes nothing new from then on.
+    stopping: threading.Event
 
     def start(self) -> None:
+        """Bring the schema to the newest revision and start the background work (raises DatabaseError
+        when the database cannot be reached)."""
+        migrate(self.engine)
         self.scheduler.start()
         checks = _photo_checks(self)
         log.info("photo checks: format, size, decompression bombs and truncation always; %s", checks)
@@ -75,8 +83,10 @@ class Runtime:
     def healthy(self) -> bool:
         return self.scheduler.running and ping(self.engine)
 
-    def close(self) -> None:
-        self.after_ack.close()
+    def close(self, *, finish_acked: bool = True) -> None:
+        """`finish_acked`: first finish the work acked to people (the hand-over waits for it itself)."""
+        if finish_acked:
+            self.after_ack.close()
         self.kicks.cancel()
         self.scheduler.shutdown()
         self.tavus.close()
@@ -84,11 +94,13 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
+    """Everything, built and wired; nothing touches the database until `Runtime.start`."""
     engine = make_engine(settings.database_url)
     # Configuration mistakes stop the start before anything touches the database.
     media = _media_store(settings, engine, socket_mode=socket_mode)
-    migrate(engine)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    metrics = Metrics(engine)
+    stopping = threading.Event()
     docs_url = str(settings.tavus_docs_url)
     catalogue = Catalogue(docs_url.rstrip("/"))
     access = Access(
@@ -101,9 +113,11 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         settings.secret("tavus_api_key"),
         # The poller's workers, plus room for submissions and deletions sharing the client.
         max_connections=settings.poll_concurrency + 8,
+        observe=metrics.tavus_call,
+        stopping=stopping,
     )
     token, api_url = settings.secret("slack_bot_token"), str(settings.slack_api_url)
-    slack = slack_client(token, api_url, retry_rate_limits=False)
+    slack = slack_client(token, api_url, retry_rate_limits=False, observe=metrics.slack_call)
     home = HomePublisher(engine, catalogue, access)
     overrides = {method: Rate(*rate) for method, rate in settings.slack_rate_limits.items()}
     commercial = settings.slack_distribution == "commercial"
@@ -124,6 +138,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         docs_url=docs_url,
         # Every call the outbox makes stays within Slack's budgets, shared through the database.
         pacer=pacer,
+        stopping=stopping,
+        on_outcome_posted=metrics.outcome_posted,
     )
     schedule = PollSchedule(
         interval=settings.poll_interval_seconds,
@@ -140,10 +156,13 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     after_ack = AfterAck()
     submission = SubmissionService(
         rules, engine, lifecycle, tavus, media,
-        tavus_check=TavusPhotoCheck(_image_validator(settings, tavus)),
+        tavus_check=TavusPhotoCheck(
+            _image_validator(settings, tavus, metrics), on_check=metrics.image_checked
+        ),
         # The photo checks (CPU, then a round trip to Tavus) sit in the middle of the work after an ack:
         # a burst of new requests that arrives meanwhile is acked first (docs/benchmarks.md).
         between_steps=after_ack.yield_to_acks,
+        on_check=metrics.image_checked,
     )
     recovery = Recovery(
         engine,
@@ -162,6 +181,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         schedule=schedule,
         stuck_after=timedelta(hours=settings.stuck_after_hours),
         concurrency=settings.poll_concurrency,
+        stopping=stopping,
     )
     intake = Intake(
         submission,
@@ -175,6 +195,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     def reconcile() -> None:
         """Repair what a crash interrupted: submissions Tavus may have seen, then requests acked but
         never checked."""
+        if stopping.is_set():
+            return
         recovery.reconcile()
         intake.resume_received()
 
@@ -214,10 +236,12 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         after_ack=after_ack,
         kicks=kicks,
         owner=owner,
+        metrics=metrics,
+        stopping=stopping,
     )
 
 
-def _image_validator(settings: Settings, tavus: TavusClient) -> ImageValidator | None:
+def _image_validator(settings: Settings, tavus: TavusClient, metrics: Metrics) -> ImageValidator | None:
     """Tavus' image check, on a client of its own: one attempt and a short timeout, since the request
     goes on without it rather than waiting out retries. It shares `tavus`' choice of path family."""
     if not settings.tavus_image_validation:
@@ -230,6 +254,7 @@ def _image_validator(settings: Settings, tavus: TavusClient) -> ImageValidator |
         max_attempts=1,
         max_connections=4,
         paths=tavus.paths,
+        observe=metrics.tavus_call,
     )
     return ImageValidator(client)
 

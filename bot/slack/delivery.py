@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
@@ -54,6 +55,9 @@ FALLBACK_ERRORS = frozenset(
 # How long a note waits for the post it points at, and how many permalinks we remember.
 WAIT_SECONDS = 2
 _PERMALINK_CACHE = 1000
+# What Tavus told us, as posted in the thread: how long each waited is measured (`on_outcome_posted`).
+_K = OutboxKind
+OUTCOME_KINDS = frozenset((_K.FAILURE, _K.COMPLETION, _K.PREVIEW_READY, _K.TUNED, _K.TUNING_FAILED))
 
 
 class Deliverer:
@@ -71,8 +75,11 @@ class Deliverer:
         home: HomePublisher | None = None,
         docs_url: str = DEFAULT_DOCS_BASE_URL,
         pacer: Pacer | None = None,
+        stopping: threading.Event | None = None,
+        on_outcome_posted: Callable[[float], None] = lambda seconds: None,
     ) -> None:
-        """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back."""
+        """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back. Once `stopping`
+        is set, no further row is claimed or started (the process is handing its work over)."""
         self._engine = engine
         self._client = client
         self._catalogue = catalogue
@@ -85,6 +92,8 @@ class Deliverer:
         self._docs_url = docs_url
         self._pacer = pacer
         self._calls = PacedCalls(pacer)
+        self._stopping = stopping or threading.Event()
+        self._on_outcome_posted = on_outcome_posted
         self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
         self._permalinks: dict[tuple[str, str], str] = {}
         self._homes = HomeRefreshes(home, self._calls) if home is not None else None
@@ -107,22 +116,22 @@ class Deliverer:
         with self._queue_lock:
             self._queued.clear()
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="deliver") as pool:
-            while ids := leases.claim_due_outbox(
+            while not self._stopping.is_set() and (ids := leases.claim_due_outbox(
                 self._engine, owner=self._owner, limit=self._batch_size, lease_seconds=self._lease_seconds
-            ):
+            )):
                 destinations: dict[str, list[int]] = defaultdict(list)
                 for outbox_id, destination in outbox.in_delivery_order(self._engine, ids):
                     destinations[destination].append(outbox_id)
                 list(pool.map(self._deliver_in_order, destinations.values()))
                 handled += len(ids)
             handled += self._refresh_cards(pool)
-        if self._homes is not None:
+        if self._homes is not None and not self._stopping.is_set():
             self._homes.publish_due(self._client)
         return handled
 
     def _refresh_cards(self, pool: ThreadPoolExecutor) -> int:
         handled = 0
-        for team in outbox.teams_with_due_refreshes(self._engine):
+        for team in [] if self._stopping.is_set() else outbox.teams_with_due_refreshes(self._engine):
             room = self._pacer.available(UPDATE, team) if self._pacer is not None else self._batch_size
             ids = leases.claim_card_refreshes(
                 self._engine, owner=self._owner, team=team, limit=room, lease_seconds=self._lease_seconds
@@ -133,6 +142,8 @@ class Deliverer:
 
     def _deliver_in_order(self, ids: list[int]) -> None:
         for index, outbox_id in enumerate(ids):
+            if self._stopping.is_set():
+                return  # the rest of the lease goes back with the process's others
             wait = self._deliver_safely(outbox_id)
             if wait is not None:
                 self._defer(*ids[index + 1 :], seconds=wait)
@@ -345,6 +356,8 @@ class Deliverer:
             card=card,
             moved=moved,
         )
+        if ts is not None and row.kind in OUTCOME_KINDS:
+            self._on_outcome_posted((utcnow() - row.created_at).total_seconds())
 
     def _defer(self, *outbox_ids: int, seconds: float) -> None:
         outbox.defer(self._engine, outbox_ids, until=utcnow() + timedelta(seconds=seconds))
