@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -14,6 +16,7 @@ from slack_sdk.socket_mode.builtin.client import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 import handlers
+from bot import log_context
 from bot.service.metrics import Metrics
 from bot.service.runtime import Runtime
 from bot.slack.client import slack_client
@@ -43,8 +46,16 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
         # Startup must not depend on Slack answering auth.test; Bolt calls it on the first request instead.
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
-        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="listener"),
+        listener_executor=_WithContext(LISTENER_THREADS, thread_name_prefix="listener"),
     )
+
+    # First of all middleware: every line logged about this request names its workspace and channel.
+    def about_the_request(body: dict[str, Any], next: Callable[[], None]) -> None:
+        _, channel = who_and_where(body)
+        with log_context.about(team=_team_of(body), channel=channel):
+            next()
+
+    app.middleware(about_the_request)
     handlers.register(app, runtime.services)
     catalogue = runtime.catalogue
 
@@ -58,6 +69,22 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
 
     app.error(report_error)
     return app
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _WithContext(ThreadPoolExecutor):
+    """Runs each job in a copy of the submitter's context, so a listener logs what its request is about."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def _team_of(body: dict[str, Any]) -> str | None:
+    team = body.get("team_id") or body.get("team")
+    return str(team.get("id")) if isinstance(team, dict) else (str(team) if team else None)
 
 
 def socket_mode_handler(app: App, app_token: str, metrics: Metrics) -> SocketModeHandler:

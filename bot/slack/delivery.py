@@ -21,6 +21,7 @@ from functools import partial
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import log_context
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.slack import render
 from bot.slack.exactly_once import LostLease, OncePoster
@@ -183,14 +184,16 @@ class Deliverer:
         row, request, original = loaded
         if row.status != OutboxStatus.PENDING or row.lease_owner != self._owner:
             return
-        if row.kind == OutboxKind.REQUESTER_DM:
-            self._deliver_requester_dm(row, request)
-        elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
-            self._deliver_to_dm_instead(row, request, original)
-        elif row.kind == OutboxKind.CARD:
-            self._deliver_card(row, request, original)
-        else:
-            self._deliver_thread_post(row, request)
+        with log_context.about(request_id=request.id, replica_id=request.replica_id, team=request.team_id,
+                               channel=request.card_channel_id or request.channel_id):
+            if row.kind == OutboxKind.REQUESTER_DM:
+                self._deliver_requester_dm(row, request)
+            elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
+                self._deliver_to_dm_instead(row, request, original)
+            elif row.kind == OutboxKind.CARD:
+                self._deliver_card(row, request, original)
+            else:
+                self._deliver_thread_post(row, request)
 
     # --- the card and its thread ------------------------------------------------------------------------
 
