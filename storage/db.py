@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
@@ -36,6 +36,7 @@ __all__ = [
     "schema_behind",
     "server_version",
     "session_scope",
+    "sqlite_file",
 ]
 
 # Whatever goes wrong talking to the database (cannot connect, bad URL, a failed statement).
@@ -104,6 +105,14 @@ def server_version(engine: Engine) -> str:
     with engine.connect() as connection:
         info = connection.dialect.server_version_info or ()
     return f"{engine.dialect.name} {'.'.join(str(part) for part in info)}".strip()
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL (None for another database, or one in memory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
 
 
 def ping(engine: Engine) -> bool:

@@ -1,4 +1,4 @@
-"""`replica-bot serve | socket | demo | stats`."""
+"""`replica-bot serve | socket | doctor | forget | purge | stats | demo`."""
 
 from __future__ import annotations
 
@@ -100,6 +100,25 @@ def stats() -> None:
         raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
     click.echo(_stats_report(preflight_stats(engine)))
     click.echo(_verdict_report(verdict_stats(engine)))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for machines.")
+def doctor(as_json: bool) -> None:
+    """Check the deployment: settings, Slack token and scopes, Tavus key, database, media store."""
+    import json
+
+    from bot.service.doctor import diagnose
+
+    # Only the checks' own lines: a fallback or retry the clients log would read as a finding.
+    configure_logging(level=logging.CRITICAL)
+    diagnosis = diagnose()
+    if as_json:
+        click.echo(json.dumps(diagnosis.as_json(), ensure_ascii=False))
+    else:
+        for check in diagnosis.checks:
+            click.echo(check.line())
+    sys.exit(0 if diagnosis.ok else 1)
 
 
 @cli.command()
