@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.domain.access import Access
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.domain.deletion import DeletionService
+from bot.domain.erasure import Erasure
 from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.resubmission import Resubmission
@@ -42,3 +43,5 @@ class Services:
     docs_url: str = DEFAULT_DOCS_BASE_URL
     # The choices under a photo Tavus' own check failed.
     photo_choices: PhotoChoices | None = None
+    # `/replica forget` (admins).
+    erasure: Erasure | None = None

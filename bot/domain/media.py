@@ -5,6 +5,7 @@ The stores themselves (in the database behind `/media/<token>`, or S3) are built
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -23,3 +24,7 @@ class MediaStore(Protocol):
     def attach(self, key: str, request_id: int) -> None: ...
 
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None) -> int: ...
+
+    def erase(self, request_ids: Sequence[int]) -> int:
+        """Delete every stored photo of these requests; how many."""
+        ...

@@ -122,6 +122,32 @@ def doctor(as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("user_id")
+@click.option(
+    "--include-active", is_flag=True, help="Requests in progress too: their faces are deleted in Tavus first."
+)
+def forget(user_id: str, include_active: bool) -> None:
+    """Remove a person's photos and personal details from every request they asked for or appear in."""
+    from bot.service.erasure_cli import forget_person
+
+    settings = _quiet_settings()
+    click.echo(forget_person(settings, user_id.strip(), include_active=include_active))
+
+
+@cli.command()
+@click.option("--older-than", "older_than", required=True, help="How long ago they ended: 90d (days) or 12h.")
+def purge(older_than: str) -> None:
+    """Delete finished requests (rows, notifications, photos) that ended longer ago than that; cron-safe."""
+    from bot.service.erasure_cli import age, purge_finished
+
+    try:
+        cutoff = age(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    click.echo(purge_finished(_quiet_settings(), cutoff, older_than))
+
+
+@cli.command()
 @click.option("--speed", default=1.0, show_default=True, help="Slow the story down (2 = twice as slow).")
 def demo(speed: float) -> None:
     """The whole story on this machine: no credentials, a local Slack and Tavus, an embedded database."""
@@ -138,6 +164,13 @@ def _settings(*required: str) -> Settings:
     for name in required:
         settings.secret(name)
     configure_logging(settings.secrets(), log_format=settings.log_format)
+    return settings
+
+
+def _quiet_settings() -> Settings:
+    """The settings of a one-off command: only warnings and worse are logged beside its answer."""
+    settings = load_settings()
+    configure_logging(settings.secrets(), level=logging.WARNING, log_format=settings.log_format)
     return settings
 
 

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.domain.access import Access
 from bot.domain.catalogue import Catalogue
 from bot.domain.deletion import DeletionService
+from bot.domain.erasure import Erasure
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.media import MediaStore
 from bot.domain.photo_choice import PhotoChoices
@@ -221,6 +222,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         photo_choices=PhotoChoices(
             engine, lifecycle, access, media_url_ttl=rules.media_url_ttl, confirm_rights=rules.confirm_rights
         ),
+        erasure=Erasure(engine, lifecycle, tavus, access, media),
     )
     return Runtime(
         settings=settings,

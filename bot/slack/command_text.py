@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.requests import CreateArgs
 
-SUBCOMMANDS = ("create", "status", "list", "delete", "explain", "errors", "voices", "help")
+SUBCOMMANDS = ("create", "status", "list", "delete", "explain", "errors", "voices", "forget", "help")
 
 # Slack clients turn straight quotes into curly ones as people type.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
@@ -21,6 +21,9 @@ _SLACK_LINK = re.compile(r"<((?:https?|ftp|file)://[^|>]+)(?:\|[^>]*)?>")
 _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.S)
 # `explain` takes a code or a pasted Tavus message, apostrophes and all, so it is not split into words.
 _EXPLAIN = re.compile(r"^\s*explain(?:\s+(.*?))?\s*$", re.S | re.I)
+# A person as Slack writes a mention in a command's text (`<@U123|ana>`), or their bare id.
+_PERSON = re.compile(r"^(?:<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+))$")
+INCLUDE_ACTIVE = "--include-active"
 
 CREATE_KEYS = {"voice", "name", "video", "consent", "image", "model"}
 
@@ -38,6 +41,7 @@ class CommandError(ValueError):
             "image_and_video",
             "consent_without_video",
             "empty_name",
+            "no_person",
         }
     )
 
@@ -120,6 +124,21 @@ def create_args(command: ParsedCommand) -> CreateArgs:
         name=name.strip() if name else None,
         model=model,
     )
+
+
+@dataclass(frozen=True)
+class ForgetArgs:
+    user_id: str
+    include_active: bool = False
+
+
+def forget_args(command: ParsedCommand) -> ForgetArgs:
+    """`forget <@user> [--include-active]`: whom to forget, and whether requests in progress go too."""
+    flags = {a.lower() for a in command.args if a.startswith("--")}
+    people = [m.group(1) or m.group(2) for a in command.args if (m := _PERSON.match(a))]
+    if len(people) != 1 or flags - {INCLUDE_ACTIVE} or len(people) + len(flags) != len(command.args):
+        raise CommandError("no_person")
+    return ForgetArgs(people[0], INCLUDE_ACTIVE in flags)
 
 
 def as_create(text: str) -> ParsedCommand | None:

@@ -30,7 +30,7 @@ from bot.slack.pacing import OPEN, PERMALINK, UPDATE, NotNow, PacedCalls, Pacer
 from bot.slack.pacing import retry_after as slack_retry_after
 from storage.db import Engine
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
-from storage.repository import leases, outbox
+from storage.repository import erasure, leases, outbox
 from storage.repository.leases import ANY_TEAM
 
 log = logging.getLogger(__name__)
@@ -336,7 +336,7 @@ class Deliverer:
     def _refresh_home(self, request: ReplicaRequest) -> None:
         # Collected, then published once per user after the pass, within the views.publish budget: a burst
         # of card updates for one requester is one views.publish, not one each.
-        if self._homes is not None:
+        if self._homes is not None and not erasure.erased(request):
             self._homes.add(request.requester_id, request.team_id or ANY_TEAM)
 
     # --- bookkeeping ------------------------------------------------------------------------------------

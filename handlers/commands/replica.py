@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import Refusal
 from bot.slack import render
-from bot.slack.command_text import CommandError, ParsedCommand, create_args, parse
+from bot.slack.command_text import CommandError, ParsedCommand, create_args, forget_args, parse
 from bot.slack.errors import user_message
 from bot.slack.replies import privately
 from handlers.payloads import Payload, SlashCommand
@@ -25,6 +25,9 @@ def on_command(ack: Ack, command: Payload, client: WebClient, respond: Respond, 
             services.access.require_channel(requester.channel_id)
         if parsed.name == "delete":
             _delete(ack, parsed, slash, client, respond, services)
+            return
+        if parsed.name == "forget":
+            _forget(ack, parsed, slash, client, respond, services)
             return
         if parsed.name != "create":
             ack(text=answer(services, parsed, slash), response_type="ephemeral")
@@ -95,3 +98,23 @@ def _delete(
         reply(user_message(refused, services.catalogue))
         return
     reply(render.Message.of(render.deleted_message(replica_id, deleted)))
+
+
+def _forget(
+    ack: Ack,
+    parsed: ParsedCommand,
+    slash: SlashCommand,
+    client: WebClient,
+    respond: Respond,
+    services: Services,
+) -> None:
+    """Admins only: acked at once, answered when the person is forgotten (Tavus may be asked first)."""
+    requester = slash.requester
+    if services.erasure is None or not services.access.is_admin(requester.user_id):
+        ack(text=render.NOT_AN_ADMIN, response_type="ephemeral")
+        return
+    args = forget_args(parsed)
+    ack(text=render.forgetting(args.user_id), response_type="ephemeral")
+    report = services.erasure.forget(args.user_id, include_active=args.include_active, by=requester.user_id)
+    reply = privately(client, respond, requester.channel_id, requester.user_id)
+    reply(render.Message.of(render.forgotten_message(report)))

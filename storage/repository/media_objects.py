@@ -76,3 +76,12 @@ def _purgeable(now: datetime, retention: timedelta) -> Any:
         ended <= now - retention,
     )
     return or_(col(MediaObject.request_id).in_(finished), col(MediaObject.expires_at) <= now)
+
+
+def of_requests(engine: Engine, request_ids: Sequence[int], *, records_only: bool = False) -> list[str]:
+    """Keys of the photos stored for these requests (`records_only`: those whose bytes live in S3)."""
+    statement = select(col(MediaObject.token)).where(col(MediaObject.request_id).in_(list(request_ids)))
+    if records_only:
+        statement = statement.where(col(MediaObject.data) == b"")
+    with session_scope(engine) as session:
+        return list(session.scalars(statement))

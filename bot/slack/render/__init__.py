@@ -25,6 +25,7 @@ from bot.slack.render.answers import (
 )
 from bot.slack.render.blocks import Block, Message, escape, link
 from bot.slack.render.card import elapsed, progress_bar, request_card
+from bot.slack.render.erasure import NOT_AN_ADMIN, forgetting, forgotten_message
 from bot.slack.render.forms import (
     CANCELLED,
     FIELD_ERRORS,
@@ -58,6 +59,7 @@ __all__ = [
     "HOME_FILTERS",
     "HOME_LIMIT",
     "IMAGE_REQUIREMENTS",
+    "NOT_AN_ADMIN",
     "SUBMITTING",
     "Block",
     "Message",
@@ -73,6 +75,8 @@ __all__ = [
     "failure_post",
     "fallback_notice",
     "finding_detail",
+    "forgetting",
+    "forgotten_message",
     "help_message",
     "home_view",
     "link",

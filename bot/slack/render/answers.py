@@ -29,6 +29,7 @@ USAGE = (
     "`/replica explain <ErrorCode, video error type or text>` — what a Tavus error means and what to do\n"
     "`/replica errors` — every error Tavus documents\n"
     "`/replica voices` — the stock voices\n"
+    "`/replica forget @person` — (admins) remove a person's photos and details from replica-bot\n"
     "`/replica help` — this message"
 )
 IMAGE_GUIDE_PATH = "/sections/replica/train-with-an-image"

@@ -27,6 +27,7 @@ from bot.domain.errors import (
 )
 from bot.domain.requests import SubmitError
 from bot.slack.command_text import CommandError
+from bot.slack.render import erasure
 from bot.slack.render.blocks import escape
 
 NO_MEDIA_STORE = (
@@ -51,6 +52,7 @@ def command_error_text(error: CommandError) -> str:
             "`consent=` goes with `video=<url>`; an image request needs no consent video."
         ),
         "empty_name": f"The name is empty. Try {_NAME_EXAMPLE}.",
+        "no_person": erasure.NO_PERSON,
     }[error.problem]
 
 
