@@ -27,6 +27,12 @@ def about(**fields: object) -> Iterator[None]:
         _current.reset(token)
 
 
+def start(**fields: object) -> None:
+    """From here on in this thread (or context), log records carry these fields and no others: the
+    beginning of a new piece of work, such as a Slack request."""
+    _current.set({key: str(value) for key, value in fields.items() if value is not None and key in FIELDS})
+
+
 def current() -> dict[str, str]:
     """The fields of the work in progress on this thread (or task)."""
     return _current.get() or {}

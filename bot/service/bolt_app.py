@@ -49,11 +49,12 @@ def create_bolt_app(runtime: Runtime, *, socket_mode: bool = False) -> App:
         listener_executor=_WithContext(LISTENER_THREADS, thread_name_prefix="listener"),
     )
 
-    # First of all middleware: every line logged about this request names its workspace and channel.
+    # Every line logged about this request names its workspace and channel. Bolt runs the listeners after
+    # the middleware has returned, on the same thread: the fields are set, not scoped to a block.
     def about_the_request(body: dict[str, Any], next: Callable[[], None]) -> None:
         _, channel = who_and_where(body)
-        with log_context.about(team=_team_of(body), channel=channel):
-            next()
+        log_context.start(team=_team_of(body), channel=channel)
+        next()
 
     app.middleware(about_the_request)
     handlers.register(app, runtime.services)
