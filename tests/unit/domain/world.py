@@ -74,6 +74,9 @@ class HostedPhotos:
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None) -> int:
         return 0
 
+    def erase(self, request_ids: Any) -> int:
+        return 0
+
 
 @dataclass
 class World:
