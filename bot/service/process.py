@@ -40,6 +40,7 @@ class Process:
         self._stopping = runtime.stopping
         self._deadline: float | None = None
         self._released = False
+        self._watchdog: threading.Timer | None = None
         self._handed_over = threading.Event()
         self._started = False
 
@@ -102,9 +103,9 @@ class Process:
             self._stopping.set()
         log.info("stopping: finishing the calls in progress, then handing the work over")
         threading.Thread(target=self._hand_over, name="hand-over", daemon=True).start()
-        watchdog = threading.Timer(max(0.0, self._grace - _EXIT_MARGIN), self._out_of_time)
-        watchdog.daemon = True
-        watchdog.start()
+        self._watchdog = threading.Timer(max(0.0, self._grace - _EXIT_MARGIN), self._out_of_time)
+        self._watchdog.daemon = True
+        self._watchdog.start()
 
     def finish(self) -> int:
         """After the front door has closed (uvicorn answered its last request): wait for the hand-over and
@@ -113,6 +114,8 @@ class Process:
         if self._handed_over.wait(self._remaining()):
             _within(self._remaining(), self.runtime.after_ack.close, "work after an ack")
             self.runtime.close(finish_acked=False)
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             log.info("stopped")
         # Otherwise a call is still running: the watchdog hands over and exits when the grace ends.
         return 0
