@@ -110,7 +110,8 @@ def server_version(engine: Engine) -> str:
 def sqlite_file(database_url: str) -> Path | None:
     """The file of a SQLite database URL (None for another database, or one in memory)."""
     url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    # No file for an in-memory database (an empty name, or the special name in colons).
+    if url.get_backend_name() != "sqlite" or not url.database or url.database.startswith(":"):
         return None
     return Path(url.database)
 

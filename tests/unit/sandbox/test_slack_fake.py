@@ -593,7 +593,7 @@ def test_every_answer_to_the_bot_token_carries_its_scopes(server: SlackFakeServe
     fake.scopes = ["chat:write", "commands"]
     # Errors too: the header describes the token, not the call.
     with pytest.raises(SlackApiError) as refused:
-        client.chat_postMessage(channel="C1", text="")
+        client.api_call("chat.postMessage", params={"channel": "C1"})
     assert refused.value.response.headers["x-oauth-scopes"] == "chat:write,commands"
 
 
