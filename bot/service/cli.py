@@ -48,7 +48,6 @@ def serve() -> None:
     )
     server = GracefulServer(config, on_exit=process.begin_stop)
     listener = _metrics_listener(process, settings)
-    code = 1
     with process.signals_handled():
         # Listening before the database is ready: /readyz says what is missing meanwhile.
         process.start_in_background()
@@ -69,18 +68,23 @@ def socket() -> None:
     settings = _settings("slack_bot_token", "slack_app_token", "tavus_api_key")
     process = _process(settings, socket_mode=True)
     bolt = create_bolt_app(process.runtime, socket_mode=True)
+    app_token = settings.secret("slack_app_token")
     listener = _metrics_listener(process, settings)
     with process.signals_handled():
-        if process.start():
-            handler = socket_mode_handler(bolt, settings.secret("slack_app_token"), process.runtime.metrics)
-            handler.connect()
-            # Until SIGTERM or SIGINT, which set `stopping` and begin the hand-over.
-            while not process.runtime.stopping.wait(1.0):
-                pass
-            handler.close()
-        if listener is not None:
-            listener.stop()
-        code = process.finish()
+        try:
+            if process.start():
+                handler = socket_mode_handler(bolt, app_token, process.runtime.metrics)
+                handler.connect()
+                try:
+                    # Until SIGTERM or SIGINT, which set `stopping` and begin the hand-over.
+                    while not process.runtime.stopping.wait(1.0):
+                        pass
+                finally:
+                    handler.close()
+        finally:
+            if listener is not None:
+                listener.stop()
+            code = process.finish()
     sys.exit(code)
 
 
