@@ -7,18 +7,18 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
-from slack_sdk.socket_mode.builtin.client import SocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
 
 import handlers
 from bot import log_context
 from bot.service.metrics import Metrics
 from bot.service.runtime import Runtime
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.slack.client import slack_client
 from bot.slack.errors import user_message
 from bot.slack.replies import privately
@@ -90,6 +90,9 @@ def _team_of(body: dict[str, Any]) -> str | None:
 
 def socket_mode_handler(app: App, app_token: str, metrics: Metrics) -> SocketModeHandler:
     """Bolt's Socket Mode handler, timing each request from its arrival to the ack sent back."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.socket_mode.builtin.client import SocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
 
     class Timed(SocketModeHandler):
         # Narrower than the base class's signature, as in Bolt's own handler.

@@ -36,7 +36,8 @@ class Process:
     def __init__(self, runtime: Runtime, *, grace: float) -> None:
         self.runtime = runtime
         self._grace = grace
-        self._lock = threading.Lock()
+        # Re-entrant: a second signal can land on the main thread while it holds the lock.
+        self._lock = threading.RLock()
         self._stopping = runtime.stopping
         self._deadline: float | None = None
         self._released = False

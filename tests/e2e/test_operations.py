@@ -201,3 +201,44 @@ def test_json_logs_parse_line_by_line(
     assert any(r.get("channel") and r.get("team") for r in records)
     for secret in (BOT_TOKEN, SIGNING_SECRET, TAVUS_KEY):
         assert secret not in app.logs()
+
+
+@pytest.mark.usefixtures("tavus")
+def test_socket_mode_answers_on_the_metrics_port_and_stops_gracefully(
+    slack_server: SlackFakeServer, tavus_server: EmulatorServer, slack: SlackFake, tmp_path: Path
+) -> None:
+    """The fake hands out a WebSocket URL nobody answers; what is checked is the listener beside it."""
+    port = free_port()
+    env = app_env(slack_server, tavus_server, f"sqlite:///{tmp_path / 'socket.db'}")
+    env.update(
+        SLACK_APP_TOKEN=slack.app_token,
+        MEDIA_BACKEND="s3",
+        S3_BUCKET="faces",
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_EC2_METADATA_DISABLED="true",
+        METRICS_PORT=str(port),
+    )
+    log = (tmp_path / "socket.log").open("ab")
+    command = [sys.executable, "-m", "bot", "socket"]
+    proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        until(lambda: _status(f"{base}/readyz") == 200, timeout=30)
+        assert _status(f"{base}/healthz") == 200
+        assert "replica_bot_requests" in httpx.get(f"{base}/metrics").text
+        assert any(c["method"] == "apps.connections.open" for c in slack.calls())
+        stopped = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        assert time.monotonic() - stopped < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _status(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
