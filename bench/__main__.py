@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import harness, limits, scenarios
+from bench import harness, limits, operations, scenarios
 from bench.scenarios import Report, Row
 
-SCENARIOS = ("ack", "sweep", "reporting", "limits", "preflight")
+SCENARIOS = ("ack", "sweep", "reporting", "limits", "preflight", "metrics", "restart")
 
 
 def table(rows: list[Row]) -> str:
@@ -118,6 +118,22 @@ def main(argv: list[str] | None = None) -> int:
         if "preflight" in only:
             print("preflight …", file=sys.stderr, flush=True)
             scenarios.preflight(report)
+        if "metrics" in only:
+            print("metrics …", file=sys.stderr, flush=True)
+            # What a scrape costs beside months of history, on --db and on PostgreSQL.
+            for db in sorted({args.db, "postgres"}):
+                finished, active = (5_000, 500) if quick else (100_000, 10_000)
+                operations.scrape(world, report, db=db, finished=finished, active=active)
+        if "restart" in only:
+            print("restart …", file=sys.stderr, flush=True)
+            operations.rolling_restart(
+                world,
+                report,
+                n=60 if quick else 300,
+                channels=20 if quick else 100,
+                poll_interval=5 if quick else 10,
+                outcome_seconds=30 if quick else 60,
+            )
     report.details["seconds"] = time.monotonic() - began
 
     print()

@@ -464,7 +464,7 @@ def reporting(
                 set_seconds = time.time() - t0
                 # Watch the outbox, not the Slack fake: reading the fake takes its lock from the app's calls.
                 deadline = time.monotonic() + poll_interval + 10 + 60
-                while time.monotonic() < deadline and _failures_sent(engine) < n:
+                while time.monotonic() < deadline and failures_sent(engine) < n:
                     time.sleep(0.5)
                 time.sleep(2)  # anything posted twice would show up now
                 latencies: dict[int, float] = {}
@@ -525,7 +525,7 @@ def reporting(
     )
 
 
-def _failures_sent(engine: Any) -> int:
+def failures_sent(engine: Any) -> int:
     statement = sa.text("SELECT count(*) FROM outbox_message WHERE kind = 'failure' AND status != 'pending'")
     with engine.connect() as conn:
         return int(conn.execute(statement).scalar_one())

@@ -10,6 +10,7 @@ from bot.domain.access import Access
 from bot.domain.audit import Audit
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.domain.deletion import DeletionService
+from bot.domain.erasure import Erasure
 from bot.domain.photo_choice import PhotoChoices
 from bot.domain.queries import RequestQueries
 from bot.domain.resubmission import Resubmission
@@ -48,6 +49,10 @@ class Services:
     # The answers of the colleague in the photo and of the approvers, and the record of them.
     waits: Waits | None = None
     audit: Audit | None = None
+    # A sample video and a test call of a finished face.
+    try_face: TryFace | None = None
+    # `/replica forget` (admins).
+    erasure: Erasure | None = None
 
     @property
     def faces(self) -> tuple[str, ...]:
@@ -62,5 +67,3 @@ class Services:
         if self.waits is None:
             raise RuntimeError("consent and approvals are not wired in this runtime")
         return self.waits
-    # A sample video and a test call of a finished face.
-    try_face: TryFace | None = None

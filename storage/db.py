@@ -14,8 +14,10 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
@@ -31,7 +33,10 @@ __all__ = [
     "make_engine",
     "migrate",
     "ping",
+    "schema_behind",
+    "server_version",
     "session_scope",
+    "sqlite_file",
 ]
 
 # Whatever goes wrong talking to the database (cannot connect, bad URL, a failed statement).
@@ -66,16 +71,49 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe when several processes start at once."""
+def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe when several processes start at once."""
+    config = _config()
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # Without this, N processes starting together all try to CREATE TABLE and all but one fail.
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def schema_behind(engine: Engine) -> str | None:
+    """None when the schema is at the newest revision, else one line saying where it is. Raises
+    DatabaseError when the database cannot be asked."""
+    newest = ScriptDirectory.from_config(_config()).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == newest:
+        return None
+    where = f"at revision {current}" if current else "not created yet"
+    return f"the schema is {where}; the newest is {newest}"
+
+
+def server_version(engine: Engine) -> str:
+    """The database server's name and version, e.g. `postgresql 16.4`."""
+    with engine.connect() as connection:
+        info = connection.dialect.server_version_info or ()
+    return f"{engine.dialect.name} {'.'.join(str(part) for part in info)}".strip()
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL (None for another database, or one in memory)."""
+    url = make_url(database_url)
+    # No file for an in-memory database (an empty name, or the special name in colons).
+    if url.get_backend_name() != "sqlite" or not url.database or url.database.startswith(":"):
+        return None
+    return Path(url.database)
 
 
 def ping(engine: Engine) -> bool:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.photos.offline_check import Finding
+from bot.tavus import TavusAuthError, TavusBadRequest, TavusError, TavusUnavailable
 
 
 class Refusal(Exception):
@@ -293,3 +294,15 @@ class TavusDeclined(Refusal):
     @property
     def concurrency(self) -> bool:
         return "concurrent" in (self.detail or "").lower()
+
+
+def submission_failure(exc: TavusError) -> SubmissionFailed:
+    """What the requester hears when Tavus did not take a request, by who can fix it."""
+    if isinstance(exc, TavusBadRequest):
+        return SubmissionFailed(SubmitProblem.TAVUS_REFUSED, exc.message)
+    if isinstance(exc, TavusAuthError):
+        # The requester cannot fix this; the operator sees the detail in the logs.
+        return SubmissionFailed(SubmitProblem.TAVUS_MISCONFIGURED)
+    if isinstance(exc, TavusUnavailable):
+        return SubmissionFailed(SubmitProblem.TAVUS_UNAVAILABLE)
+    return SubmissionFailed(SubmitProblem.TAVUS_ERROR)

@@ -5,6 +5,7 @@ The stores themselves (in the database behind `/media/<token>`, or S3) are built
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -28,6 +29,6 @@ class MediaStore(Protocol):
         """The bytes stored under `key`, or None if they are gone."""
         ...
 
-    def purge_request(self, request_id: int) -> int:
-        """Delete everything stored for one request now (a "no" from the person in the photo)."""
+    def erase(self, request_ids: Sequence[int]) -> int:
+        """Delete every stored photo of these requests; how many."""
         ...

@@ -28,10 +28,9 @@ from bot.domain.errors import (
     PersonCannotConsent,
     PhotoFlagged,
     RequestGone,
-    SubmissionFailed,
-    SubmitProblem,
     UnknownModel,
     UnknownVoice,
+    submission_failure,
 )
 from bot.domain.gatekeeper import Gatekeeper, Photo, Ready
 from bot.domain.gates import needs_consent
@@ -55,7 +54,7 @@ from bot.photos.download import check_url, fetch_url
 from bot.photos.image_check import check_image
 from bot.photos.offline_check import Finding, check_photo
 from bot.photos.refusals import PreflightRefusal
-from bot.tavus import TavusAuthError, TavusBadRequest, TavusClient, TavusError, TavusUnavailable
+from bot.tavus import TavusClient, TavusError
 from bot.tavus.phoenix import DOCUMENTED_MODELS, is_documented, trains_from_image
 from storage.db import Engine
 from storage.models import Likeness, ReplicaRequest, RequestStatus, utcnow
@@ -80,10 +79,13 @@ class SubmissionService:
         tavus_check: TavusPhotoCheck | None = None,
         between_steps: Callable[[], None] = lambda: None,
         directory: Directory | None = None,
+        on_check: Callable[[str, str], None] = lambda source, verdict: None,
     ) -> None:
         """`between_steps` runs before each photo check: the composition root lets acks go first there.
-        `directory` tells who a colleague named as the face is (and who the approvers are)."""
+        `directory` tells who a colleague named as the face is (and who the approvers are). `on_check`
+        hears each offline check's verdict (`offline`, then `passed` or `flagged`)."""
         self._rules = rules
+        self._on_check = on_check
         self._between_steps = between_steps
         self._engine = engine
         self._lifecycle = lifecycle
@@ -266,8 +268,11 @@ class SubmissionService:
             return None
         self._between_steps()
         report = check_photo(photo, detect_faces=True)
-        log.info("photo check: %s in %.0f ms (detector %s)",
-                 ", ".join(f.kind for f in report.findings) or "clean", report.elapsed_ms, report.detector)
+        found = ", ".join(f.kind for f in report.findings)
+        self._on_check("offline", "flagged" if found else "passed")
+        log.info(
+            "photo check: %s in %.0f ms (detector %s)", found or "clean", report.elapsed_ms, report.detector
+        )
         return report.findings
 
     # --- the requester's answers --------------------------------------------------------------------------
@@ -366,14 +371,3 @@ class SubmissionService:
         fetched = fetch_url(draft.image_url, allow_private=self._rules.allow_private_urls, max_bytes=limit)
         info = check_image(fetched.content, max_bytes=limit)
         return Photo(fetched.content, info.content_type)
-
-
-def submission_failure(exc: TavusError) -> SubmissionFailed:
-    if isinstance(exc, TavusBadRequest):
-        return SubmissionFailed(SubmitProblem.TAVUS_REFUSED, exc.message)
-    if isinstance(exc, TavusAuthError):
-        # The requester cannot fix this; the operator sees the detail in the logs.
-        return SubmissionFailed(SubmitProblem.TAVUS_MISCONFIGURED)
-    if isinstance(exc, TavusUnavailable):
-        return SubmissionFailed(SubmitProblem.TAVUS_UNAVAILABLE)
-    return SubmissionFailed(SubmitProblem.TAVUS_ERROR)

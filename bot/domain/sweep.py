@@ -16,6 +16,7 @@ from functools import partial
 from queue import SimpleQueue
 from typing import Generic, Protocol, TypeVar
 
+from bot import log_context
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,19 @@ class Followed(Protocol, Generic[Target, Answer]):
         ...
 
 
-def sweep(kind: Followed[Target, Answer], *, concurrency: int) -> int:
+def sweep(
+    kind: Followed[Target, Answer], *, concurrency: int, stopping: threading.Event | None = None
+) -> int:
     """Poll every row of `kind` that was due when the sweep began, once; returns how many were polled.
 
     `concurrency` workers ask Tavus, sharing one queue of leased rows: whichever finds it running low
     leases the next batch, so no worker waits for a whole batch to finish and no row waits long under its
     lease. A few writer threads record the answers, so the database sees a handful of writers rather than
-    one per worker.
+    one per worker. Once `stopping` is set (the process hands its work over), nothing more is asked; the
+    answers at hand are recorded.
     """
+    if stopping is not None and stopping.is_set():
+        return 0
     due_by = utcnow()
     # Rows leased ahead of the workers: enough to keep every worker busy between two claims, few enough
     # that none waits long under its lease.
@@ -85,6 +91,8 @@ def sweep(kind: Followed[Target, Answer], *, concurrency: int) -> int:
 
     def next_target() -> Target | None:
         nonlocal exhausted
+        if stopping is not None and stopping.is_set():
+            return None
         with lease_lock:
             if len(leased) < concurrency and not exhausted:
                 wanted = batch - len(leased)
@@ -146,7 +154,10 @@ def guarded(
     kind: Followed[Target, Answer], step: Callable[[Target], R], target: Target, *, failed: F
 ) -> R | F:
     try:
-        return step(target)
+        # Log lines say which request (and replica) they are about; a job's target names its face's.
+        names = ("request_id", "replica_id")
+        with log_context.about(**{name: getattr(target, name, None) for name in names}):
+            return step(target)
     except Exception:
         # One bad row must not stop the sweep; it is retried next interval.
         log.exception("polling %s %s failed", kind.name, kind.key(target))

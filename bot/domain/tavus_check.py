@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from bot.domain.image_checks import TavusVerdict, read_verdict
 from bot.tavus import TavusError
@@ -18,9 +19,16 @@ log = logging.getLogger(__name__)
 
 
 class TavusPhotoCheck:
-    def __init__(self, validator: ImageValidator | None) -> None:
-        """`validator` None: switched off (TAVUS_IMAGE_VALIDATION=off)."""
+    def __init__(
+        self,
+        validator: ImageValidator | None,
+        *,
+        on_check: Callable[[str, str], None] = lambda source, verdict: None,
+    ) -> None:
+        """`validator` None: switched off (TAVUS_IMAGE_VALIDATION=off). `on_check` hears each verdict
+        (`tavus`, then `passed`, `failed` or `unavailable`)."""
         self._validator = validator
+        self._on_check = on_check
         self._lock = threading.Lock()
         self._down = False
 
@@ -38,10 +46,12 @@ class TavusPhotoCheck:
             log.info("not asking Tavus about this photo: %s", exc)
             return None
         except TavusError as exc:
+            self._on_check("tavus", "unavailable")
             self._unavailable(exc)
             return None
         self._available()
         verdict = read_verdict(answer)
+        self._on_check("tavus", "passed" if verdict.passed else "failed")
         log.info("tavus image check: %s", "passed" if verdict.passed else
                  "failed " + ", ".join(c.id or c.label for c in verdict.failed))
         return verdict

@@ -8,6 +8,7 @@ causes. A failure is explained here, once, against the error catalogue, and stor
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,8 +95,10 @@ class Tracker:
         concurrency: int = DEFAULT_CONCURRENCY,
         lease_seconds: float = 120,
         also: Sequence[FollowedWithCallbacks] = (),
+        stopping: threading.Event | None = None,
     ) -> None:
-        """`also`: the other kinds the sweep follows (sample videos, test calls), after the replicas."""
+        """`also`: the other kinds the sweep follows (sample videos, test calls), after the replicas. Once
+        `stopping` is set, a sweep asks Tavus about nothing further, and records the answers it has."""
         self._engine = engine
         self._lifecycle = lifecycle
         self._tavus = tavus
@@ -106,6 +109,7 @@ class Tracker:
         self._concurrency = max(1, concurrency)
         self._lease_seconds = lease_seconds
         self._also = tuple(also)
+        self._stopping = stopping or threading.Event()
 
     @property
     def tick_seconds(self) -> float:
@@ -114,10 +118,13 @@ class Tracker:
     def sweep(self) -> int:
         """Poll every replica, sample video and test call that was due when the sweep began, once; returns
         how many were polled. Each kind is swept in turn by the same engine (`bot.domain.sweep`)."""
-        return sum(sweep(kind, concurrency=self._concurrency) for kind in (self, *self._also))
+        kinds = (self, *self._also)
+        return sum(sweep(kind, concurrency=self._concurrency, stopping=self._stopping) for kind in kinds)
 
     def poll_now(self, request_id: int) -> bool:
         """Poll one request at once (a Tavus callback said something happened); whether it changed."""
+        if self._stopping.is_set():
+            return False
         lease = self._lease_seconds
         if not leases.claim_request(self._engine, request_id, owner=self._owner, lease_seconds=lease):
             return False
@@ -138,6 +145,8 @@ class Tracker:
     def callback(self, token: str) -> Callable[[], bool] | None:
         """What a Tavus callback with this URL token asks for: a fresh look at whatever it is about (the
         body is unsigned, so it is only a reason to ask Tavus again); None if the token is nobody's."""
+        if self._stopping.is_set():
+            return lambda: False  # the process hands over: the next one's sweep will look
         request_id = replica_requests.request_id_for_callback(self._engine, token)
         if request_id is not None:
             return partial(self.poll_now, request_id)

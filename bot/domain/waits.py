@@ -200,7 +200,7 @@ class Waits:
 
     def _purge(self, request_id: int) -> None:
         if self._media is not None:
-            purged = self._media.purge_request(request_id)
+            purged = self._media.erase([request_id])
             log.info("request %s: purged %d stored photos", request_id, purged)
 
 

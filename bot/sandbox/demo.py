@@ -23,6 +23,7 @@ from bot.sandbox.static_server import StaticServer
 from bot.sandbox.tavus_emulator import EmulatorServer, ScriptedOutcome, TavusEmulator
 from bot.sandbox.threaded_server import ThreadedServer
 from bot.service.bolt_app import create_bolt_app
+from bot.service.process import Process
 from bot.service.runtime import build_runtime
 from bot.service.settings import load_settings
 from bot.service.web import create_web_app
@@ -97,10 +98,11 @@ def _story(workdir: Path, speed: float) -> None:
             public_base_url=f"http://127.0.0.1:{port}",
         )
         runtime = build_runtime(settings)
-        web_app = create_web_app(runtime, create_bolt_app(runtime))
+        process = Process(runtime, grace=5)
+        web_app = create_web_app(process, create_bolt_app(runtime))
         server = ThreadedServer(web_app, name="replica-bot", port=port)
         with server:
-            runtime.start()
+            process.start()
             try:
                 screen = _Screen(fake)
                 sender = SlackSender(server.url, SECRET)

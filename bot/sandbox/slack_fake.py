@@ -7,8 +7,10 @@ End-to-end tests and `replica-bot demo` start a `SlackFakeServer`, give the app
 The fake answers the way Slack does where the app could get it wrong: HTTP 200 with `{"ok": false}` for
 API errors, 429 with `Retry-After` when rate limited, an HTML sign-in page (status 200) for a file
 download without a valid token, and `invalid_blocks` / `invalid_arguments` for Block Kit that Slack would
-refuse. It is a test double, not a Slack emulator: pagination cursors, scopes and most per-user rules
-are not modelled.
+refuse. Like Slack, every answer to a valid token carries the token's scopes in the `x-oauth-scopes`
+header (`scopes`, the manifest's by default), and `apps.connections.open` takes only the app-level token.
+It is a test double, not a Slack emulator: pagination cursors, per-method scope checks and most per-user
+rules are not modelled.
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ _MESSAGE_BLOCK_LIMIT = 50
 _VIEW_BLOCK_LIMIT = 100
 _CHANNEL_ERROR_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+# What manifest.yml asks for (a unit test keeps the two equal): a bot token installed from it has these.
+MANIFEST_SCOPES = (
+    "app_mentions:read", "channels:history", "groups:history", "chat:write", "commands", "files:read",
+    "im:history", "im:read", "im:write", "users:read", "usergroups:read",
+)
 
 _SIGN_IN_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in | Slack</title></head>
@@ -268,12 +275,14 @@ class SlackFake:
         self,
         *,
         bot_token: str = "xoxb-test-token",
+        app_token: str = "xapp-1-A0001-test-token",
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
         enforce_rate_limits: bool = False,
         tier_limits: bool = False,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B0001"
@@ -293,6 +302,7 @@ class SlackFake:
         self._init_state()
         self._methods: dict[str, Callable[[Json], Json]] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -315,6 +325,8 @@ class SlackFake:
     def _init_state(self) -> None:
         # False models a bot token without `files:read`: every download gets Slack's sign-in page.
         self.files_read_scope = True
+        # What the bot token was granted, as the `x-oauth-scopes` header reports it.
+        self.scopes: list[str] = list(MANIFEST_SCOPES)
         self._calls: list[Json] = []
         self._messages: dict[str, list[Json]] = {}
         self._ephemerals: list[Json] = []
@@ -622,13 +634,24 @@ class SlackFake:
     def _dispatch(
         self, method: str, params: Json, token: str | None, decode_error: _ApiError | None
     ) -> _ApiReply:
-        handler = self._methods.get(method)
-        if handler is None:
+        if method not in self._methods:
             return _ApiReply(200, {"ok": False, "error": "unknown_method"}, {})
         if not token:
             return _ApiReply(200, {"ok": False, "error": "not_authed"}, {})
-        if not hmac.compare_digest(token, self.bot_token):
+        is_app_token = hmac.compare_digest(token, self.app_token)
+        if (method == "apps.connections.open") != is_app_token:
+            # An app-level token opens Socket Mode connections and nothing else; a bot token cannot.
+            known = is_app_token or hmac.compare_digest(token, self.bot_token)
+            error = "not_allowed_token_type" if known else "invalid_auth"
+            return _ApiReply(200, {"ok": False, "error": error}, {})
+        if not is_app_token and not hmac.compare_digest(token, self.bot_token):
             return _ApiReply(200, {"ok": False, "error": "invalid_auth"}, {})
+        reply = self._authorised(method, params, decode_error)
+        scopes = "connections:write" if is_app_token else ",".join(self.scopes)
+        return _ApiReply(reply.status, reply.body, {**reply.headers, "x-oauth-scopes": scopes})
+
+    def _authorised(self, method: str, params: Json, decode_error: _ApiError | None) -> _ApiReply:
+        handler = self._methods[method]
         injected = self._take_injection(method)
         if injected is not None:
             return injected
@@ -828,6 +851,9 @@ class SlackFake:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, params: Json) -> Json:
+        return {"url": f"wss://wss-fake.slack.invalid/link/?ticket={uuid.uuid4().hex}&app_id={self.app_id}"}
 
     def _chat_post_message(self, params: Json) -> Json:
         channel = self._dm_channel(str(_required(params, "channel", "channel_not_found")))
@@ -1218,6 +1244,7 @@ class SlackFake:
             Route("/_fake/files", self._http_add_file, methods=["POST"]),
             Route("/_fake/response_url", self._http_response_url, methods=["POST"]),
             Route("/_fake/reset", self._http_reset, methods=["POST"]),
+            Route("/_fake/scopes", self._http_scopes, methods=["POST"]),
         ]
 
     async def _http_api(self, request: Request) -> Response:
@@ -1315,6 +1342,15 @@ class SlackFake:
 
     async def _http_response_url(self, request: Request) -> Response:
         return JSONResponse({"ok": True, "url": self.response_url()})
+
+    async def _http_scopes(self, request: Request) -> Response:
+        try:
+            scopes = json.loads(await request.body())["scopes"]
+        except (KeyError, TypeError, ValueError) as exc:
+            return JSONResponse({"ok": False, "error": f"bad scopes request: {exc}"}, 400)
+        with self._lock:
+            self.scopes = [str(scope) for scope in scopes]
+        return JSONResponse({"ok": True})
 
     async def _http_reset(self, request: Request) -> Response:
         self.reset()

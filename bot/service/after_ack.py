@@ -10,6 +10,7 @@ and a job starts only once no Slack request has waited for its ack for a moment 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -49,7 +50,8 @@ class AfterAck:
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run `job` soon; it must report its own failures to the requester (it is only logged here)."""
-        self._pool.submit(self._run, job)
+        # In the listener's context: what the job logs names the request's workspace and channel.
+        self._pool.submit(contextvars.copy_context().run, self._run, job)
 
     def _acks_settled(self) -> bool:
         with self._lock:

@@ -1,23 +1,23 @@
-"""`replica-bot serve | socket | demo | stats`."""
+"""`replica-bot serve | socket | doctor | forget | purge | stats | demo`."""
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
 
 from bot.service.logs import configure_logging
+from bot.service.one_off import age, database
 from bot.service.settings import Settings, SettingsError, load_settings
-from storage.db import DatabaseError, Engine
+from storage.db import DatabaseError
 
 if TYPE_CHECKING:
     from bot.domain.stats import PreflightStats
     from bot.domain.verdict_stats import Agreement, VerdictStats
-    from bot.service.runtime import Runtime
+    from bot.service.ops_http import MetricsListener
+    from bot.service.process import Process
 
 log = logging.getLogger(__name__)
 
@@ -29,37 +29,64 @@ def cli() -> None:
 
 @cli.command()
 def serve() -> None:
-    """Run the HTTP app: /slack/events, /healthz and /tavus/callback/<token>."""
+    """Run the HTTP app: /slack/events, /tavus/callback/<token>, /healthz, /readyz and /metrics."""
     import uvicorn
 
     from bot.service.bolt_app import create_bolt_app
-    from bot.service.web import create_web_app
+    from bot.service.web import GracefulServer, create_web_app
 
     settings = _settings("slack_bot_token", "slack_signing_secret", "tavus_api_key")
-    runtime = _runtime(settings)
-    web = create_web_app(runtime, create_bolt_app(runtime))
-    runtime.start()
-    try:
-        uvicorn.run(web, host=settings.host, port=settings.port, log_config=None, access_log=False)
-    finally:
-        runtime.close()
+    process = _process(settings)
+    web = create_web_app(process, create_bolt_app(process.runtime))
+    config = uvicorn.Config(
+        web,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        # In-flight Slack requests are answered; the rest of the grace is the hand-over's.
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds) - 1),
+    )
+    server = GracefulServer(config, on_exit=process.begin_stop)
+    listener = _metrics_listener(process, settings)
+    with process.signals_handled():
+        # Listening before the database is ready: /readyz says what is missing meanwhile.
+        process.start_in_background()
+        try:
+            server.run()
+        finally:
+            if listener is not None:
+                listener.stop()
+            code = process.finish()
+    sys.exit(code)
 
 
 @cli.command()
 def socket() -> None:
     """Run over Socket Mode (no public URL: no Tavus callbacks, polling only)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.service.bolt_app import create_bolt_app
+    from bot.service.bolt_app import create_bolt_app, socket_mode_handler
 
     settings = _settings("slack_bot_token", "slack_app_token", "tavus_api_key")
-    runtime = _runtime(settings, socket_mode=True)
-    bolt = create_bolt_app(runtime, socket_mode=True)
-    runtime.start()
-    try:
-        SocketModeHandler(bolt, settings.secret("slack_app_token")).start()
-    finally:
-        runtime.close()
+    process = _process(settings, socket_mode=True)
+    bolt = create_bolt_app(process.runtime, socket_mode=True)
+    app_token = settings.secret("slack_app_token")
+    listener = _metrics_listener(process, settings)
+    with process.signals_handled():
+        try:
+            if process.start():
+                handler = socket_mode_handler(bolt, app_token, process.runtime.metrics)
+                handler.connect()
+                try:
+                    # Until SIGTERM or SIGINT, which set `stopping` and begin the hand-over.
+                    while not process.runtime.stopping.wait(1.0):
+                        pass
+                finally:
+                    handler.close()
+        finally:
+            if listener is not None:
+                listener.stop()
+            code = process.finish()
+    sys.exit(code)
 
 
 @cli.command()
@@ -68,9 +95,7 @@ def stats() -> None:
     from bot.domain.stats import preflight_stats
     from bot.domain.verdict_stats import verdict_stats
 
-    settings = load_settings()
-    configure_logging(settings.secrets(), level=logging.WARNING)
-    engine = _database(settings)
+    engine = database(_quiet_settings())
     click.echo(_stats_report(preflight_stats(engine)))
     click.echo(_verdict_report(verdict_stats(engine)))
 
@@ -82,9 +107,56 @@ def audit(since: str, as_csv: bool) -> None:
     """Who asked for whose face, and who allowed, approved or denied it: every request since --since."""
     from bot.service.audit_report import write_audit
 
-    settings = load_settings()
-    configure_logging(settings.secrets(), level=logging.WARNING)
-    write_audit(_database(settings), since=_duration(since), as_csv=as_csv, out=sys.stdout)
+    try:
+        back = age(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    write_audit(database(_quiet_settings()), since=back, as_csv=as_csv, out=sys.stdout)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object, for machines.")
+def doctor(as_json: bool) -> None:
+    """Check the deployment: settings, Slack token and scopes, Tavus key, database, media store."""
+    import json
+
+    from bot.service.doctor import diagnose
+
+    # Only the checks' own lines: a fallback or retry the clients log would read as a finding.
+    configure_logging(level=logging.CRITICAL)
+    diagnosis = diagnose()
+    if as_json:
+        click.echo(json.dumps(diagnosis.as_json(), ensure_ascii=False))
+    else:
+        for check in diagnosis.checks:
+            click.echo(check.line())
+    sys.exit(0 if diagnosis.ok else 1)
+
+
+@cli.command()
+@click.argument("user_id")
+@click.option(
+    "--include-active", is_flag=True, help="Requests in progress too: their faces are deleted in Tavus first."
+)
+def forget(user_id: str, include_active: bool) -> None:
+    """Remove a person's photos and personal details from every request they asked for or appear in."""
+    from bot.service.erasure_cli import forget_person
+
+    settings = _quiet_settings()
+    click.echo(forget_person(settings, user_id.strip(), include_active=include_active))
+
+
+@cli.command()
+@click.option("--older-than", "older_than", required=True, help="How long ago they ended: 90d (days) or 12h.")
+def purge(older_than: str) -> None:
+    """Delete finished requests (rows, notifications, photos) that ended longer ago than that; cron-safe."""
+    from bot.service.erasure_cli import purge_finished
+
+    try:
+        cutoff = age(older_than)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--older-than") from None
+    click.echo(purge_finished(_quiet_settings(), cutoff, older_than))
 
 
 @cli.command()
@@ -99,42 +171,38 @@ def demo(speed: float) -> None:
     sys.exit(run_demo(speed=speed))
 
 
-def _database(settings: Settings) -> Engine:
-    """The database, migrated, for a command that reads it; a clear line if it cannot be opened."""
-    from storage.db import make_engine, migrate
-
-    try:
-        engine = make_engine(settings.database_url)
-        migrate(engine)
-    except DatabaseError as exc:
-        raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
-    return engine
-
-
-def _duration(text: str) -> timedelta:
-    """`30d` or `12h` (a number of days or hours)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dh])\s*", text.lower())
-    if match is None:
-        raise click.BadParameter(f"{text!r}: write a number of days or hours, like 30d or 12h")
-    amount = float(match.group(1))
-    return timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount)
-
-
 def _settings(*required: str) -> Settings:
     settings = load_settings()
     for name in required:
         settings.secret(name)
-    configure_logging(settings.secrets())
+    configure_logging(settings.secrets(), log_format=settings.log_format)
     return settings
 
 
-def _runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
+def _quiet_settings() -> Settings:
+    """The settings of a one-off command: only warnings and worse are logged beside its answer."""
+    settings = load_settings()
+    configure_logging(settings.secrets(), level=logging.WARNING, log_format=settings.log_format)
+    return settings
+
+
+def _process(settings: Settings, *, socket_mode: bool = False) -> Process:
+    from bot.service.process import Process
     from bot.service.runtime import build_runtime
 
     try:
-        return build_runtime(settings, socket_mode=socket_mode)
+        runtime = build_runtime(settings, socket_mode=socket_mode)
     except DatabaseError as exc:
         raise SettingsError(f"DATABASE_URL: cannot open the database ({type(exc).__name__})") from None
+    return Process(runtime, grace=settings.shutdown_grace_seconds)
+
+
+def _metrics_listener(process: Process, settings: Settings) -> MetricsListener | None:
+    if settings.metrics_port is None:
+        return None
+    from bot.service.ops_http import MetricsListener
+
+    return MetricsListener(process, host=settings.host, port=settings.metrics_port).start()
 
 
 def _stats_report(stats: PreflightStats) -> str:

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -132,8 +132,8 @@ class BuiltinMediaStore:
         found = self.get(key)
         return None if found is None else found[0]
 
-    def purge_request(self, request_id: int) -> int:
-        return media_objects.forget(self.engine, media_objects.keys_of_request(self.engine, request_id))
+    def erase(self, request_ids: Sequence[int]) -> int:
+        return media_objects.forget(self.engine, media_objects.of_requests(self.engine, request_ids))
 
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None) -> int:
         deleted = media_objects.purge_hosted(self.engine, now=_utc(now), retention=retention)
@@ -217,11 +217,11 @@ class S3MediaStore:
             return None
         return body
 
-    def purge_request(self, request_id: int) -> int:
-        """Object first, row second, as in `purge_finished`."""
+    def erase(self, request_ids: Sequence[int]) -> int:
+        """Delete the objects of these requests, then their records (object first, as in `purge_finished`)."""
         if self.engine is None:
             return 0
-        return self._delete(media_objects.keys_of_request(self.engine, request_id))
+        return self._delete(media_objects.of_requests(self.engine, request_ids, records_only=True))
 
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None, batch: int = 500) -> int:
         """Delete the objects of finished requests, and those whose URL has expired (nobody can fetch them).
@@ -231,10 +231,15 @@ class S3MediaStore:
         """
         if self.engine is None:
             return 0
-        keys = media_objects.purgeable_records(self.engine, now=_utc(now), retention=retention, limit=batch)
-        return self._delete(keys)
+        now = _utc(now)
+        keys = media_objects.purgeable_records(self.engine, now=now, retention=retention, limit=batch)
+        deleted = self._delete(keys)
+        if deleted:
+            log.info("purged %d photos from s3://%s", deleted, self.bucket)
+        return deleted
 
-    def _delete(self, keys: list[str]) -> int:
+    def _delete(self, keys: Sequence[str]) -> int:
+        """Delete these objects, then the records of those that went; how many went."""
         assert self.engine is not None
         done: list[str] = []
         for key in keys:
@@ -245,11 +250,7 @@ class S3MediaStore:
                 log.warning("could not delete s3://%s/%s", self.bucket, key, exc_info=True)
                 continue
             done.append(key)
-        if not done:
-            return 0
-        deleted = media_objects.forget(self.engine, done)
-        log.info("purged %d photos from s3://%s", deleted, self.bucket)
-        return deleted
+        return media_objects.forget(self.engine, done) if done else 0
 
 
 def _make_client(endpoint_url: str | None, region: str | None) -> Any:

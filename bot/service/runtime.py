@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from bot.domain.access import Access
 from bot.domain.audit import Audit
 from bot.domain.catalogue import Catalogue
 from bot.domain.deletion import DeletionService
+from bot.domain.erasure import Erasure
 from bot.domain.lifecycle import Lifecycle
 from bot.domain.media import MediaStore
 from bot.domain.photo_choice import PhotoChoices
@@ -32,6 +34,7 @@ from bot.domain.waits import Waits
 from bot.photos.offline_check import available_detector
 from bot.service.after_ack import AfterAck
 from bot.service.media import build_media_store
+from bot.service.metrics import Metrics
 from bot.service.scheduler import SWEEP_JOB, Scheduler, Throttle
 from bot.service.settings import Settings, SettingsError
 from bot.slack.client import slack_client
@@ -69,8 +72,14 @@ class Runtime:
     after_ack: AfterAck
     kicks: Throttle
     owner: str
+    metrics: Metrics
+    # Set when the process hands its work over: background work takes nothing new from then on.
+    stopping: threading.Event
 
     def start(self) -> None:
+        """Bring the schema to the newest revision and start the background work (raises DatabaseError
+        when the database cannot be reached)."""
+        migrate(self.engine)
         self.scheduler.start()
         checks = _photo_checks(self)
         log.info("photo checks: format, size, decompression bombs and truncation always; %s", checks)
@@ -81,8 +90,10 @@ class Runtime:
     def healthy(self) -> bool:
         return self.scheduler.running and ping(self.engine)
 
-    def close(self) -> None:
-        self.after_ack.close()
+    def close(self, *, finish_acked: bool = True) -> None:
+        """`finish_acked`: first finish the work acked to people (the hand-over waits for it itself)."""
+        if finish_acked:
+            self.after_ack.close()
         self.kicks.cancel()
         self.scheduler.shutdown()
         self.tavus.close()
@@ -90,11 +101,13 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
+    """Everything, built and wired; nothing touches the database until `Runtime.start`."""
     engine = make_engine(settings.database_url)
     # Configuration mistakes stop the start before anything touches the database.
     media = _media_store(settings, engine, socket_mode=socket_mode)
-    migrate(engine)
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    metrics = Metrics(engine)
+    stopping = threading.Event()
     docs_url = str(settings.tavus_docs_url)
     catalogue = Catalogue(docs_url.rstrip("/"))
     access = Access(
@@ -107,9 +120,11 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         settings.secret("tavus_api_key"),
         # The poller's workers, plus room for submissions and deletions sharing the client.
         max_connections=settings.poll_concurrency + 8,
+        observe=metrics.tavus_call,
+        stopping=stopping,
     )
     token, api_url = settings.secret("slack_bot_token"), str(settings.slack_api_url)
-    slack = slack_client(token, api_url, retry_rate_limits=False)
+    slack = slack_client(token, api_url, retry_rate_limits=False, observe=metrics.slack_call)
     home = HomePublisher(engine, catalogue, access)
     overrides = {method: Rate(*rate) for method, rate in settings.slack_rate_limits.items()}
     commercial = settings.slack_distribution == "commercial"
@@ -132,14 +147,18 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     rules = _submission_rules(settings)
     after_ack = AfterAck()
     # Who a colleague named as the face is, and who is in an approvers' group: asked while someone waits.
-    directory = SlackDirectory(slack_client(token, api_url, retry_rate_limits=True))
+    directory_client = slack_client(token, api_url, retry_rate_limits=True, observe=metrics.slack_call)
+    directory = SlackDirectory(directory_client)
     submission = SubmissionService(
         rules, engine, lifecycle, tavus, media,
-        tavus_check=TavusPhotoCheck(_image_validator(settings, tavus)),
+        tavus_check=TavusPhotoCheck(
+            _image_validator(settings, tavus, metrics), on_check=metrics.image_checked
+        ),
         # The photo checks (CPU, then a round trip to Tavus) sit in the middle of the work after an ack:
         # a burst of new requests that arrives meanwhile is acked first (docs/benchmarks.md).
         between_steps=after_ack.yield_to_acks,
         directory=directory,
+        on_check=metrics.image_checked,
     )
     waits = Waits(engine, lifecycle, access, rules, media=media, directory=directory)
     deliverer = Deliverer(
@@ -157,8 +176,9 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         # The DM asking the colleague in the photo cannot be sent: the requester hears whom to ask.
         on_unreachable=waits.unreachable,
         try_face=settings.try_face != "off",
+        stopping=stopping,
+        on_outcome_posted=metrics.outcome_posted,
     )
-
     jobs_lifecycle = JobLifecycle(engine, on_queued=kicks)
     try_face = _try_face(settings, engine, access, tavus, schedule, jobs_lifecycle, owner)
     recovery = Recovery(
@@ -180,6 +200,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         concurrency=settings.poll_concurrency,
         # Sample videos and test calls are followed by the same sweep, after the faces in training.
         also=(try_face.videos, try_face.calls),
+        stopping=stopping,
     )
     intake = Intake(
         submission,
@@ -193,6 +214,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     def reconcile() -> None:
         """Repair what a crash interrupted: submissions Tavus may have seen, then requests acked but
         never checked, then sample videos and test calls Tavus may have seen."""
+        if stopping.is_set():
+            return
         recovery.reconcile()
         intake.resume_received()
         try_face.reconcile(older_than=timedelta(seconds=settings.reconcile_after_seconds))
@@ -204,7 +227,11 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     scheduler.every(min(schedule.tick_seconds, 60), reconcile, name="reconcile", at_start=True)
     scheduler.every(600, lambda: _purge_media(media, settings), name="housekeeping")
     # Consent and approvals that nobody answered in time end, and their photos go.
-    scheduler.every(min(schedule.tick_seconds, 60), waits.expire_due, name="expiry", at_start=True)
+    def expire() -> None:
+        if not stopping.is_set():
+            waits.expire_due()
+
+    scheduler.every(min(schedule.tick_seconds, 60), expire, name="expiry", at_start=True)
     services = Services(
         submission=submission,
         intake=intake,
@@ -223,6 +250,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         waits=waits,
         audit=Audit(engine, access),
         try_face=try_face,
+        erasure=Erasure(engine, lifecycle, tavus, access, media),
     )
     return Runtime(
         settings=settings,
@@ -238,6 +266,8 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         after_ack=after_ack,
         kicks=kicks,
         owner=owner,
+        metrics=metrics,
+        stopping=stopping,
     )
 
 
@@ -266,7 +296,7 @@ def _try_face(
     return TryFace(rules, faces, videos, calls)
 
 
-def _image_validator(settings: Settings, tavus: TavusClient) -> ImageValidator | None:
+def _image_validator(settings: Settings, tavus: TavusClient, metrics: Metrics) -> ImageValidator | None:
     """Tavus' image check, on a client of its own: one attempt and a short timeout, since the request
     goes on without it rather than waiting out retries. It shares `tavus`' choice of path family."""
     if not settings.tavus_image_validation:
@@ -279,6 +309,7 @@ def _image_validator(settings: Settings, tavus: TavusClient) -> ImageValidator |
         max_attempts=1,
         max_connections=4,
         paths=tavus.paths,
+        observe=metrics.tavus_call,
     )
     return ImageValidator(client)
 

@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     # Longer than the Tavus client's worst case with retries, so a slow create is never mistaken for a crash.
     reconcile_after_seconds: float = Field(default=300, gt=0)
 
+    # --- running it (README.md#operating-it) ------------------------------------------------------------
+    # A second listener for /metrics, /healthz and /readyz (Socket Mode has no other); unset: none.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # On SIGTERM or SIGINT: stop taking work, finish the call in progress, hand every lease over, and
+    # exit 0 within this many seconds.
+    shutdown_grace_seconds: float = Field(default=10, gt=0)
+    # `text` for people, `json` (one object a line) for log collectors.
+    log_format: Literal["text", "json"] = "text"
+
     @field_validator("voices", mode="before")
     @classmethod
     def _split_voices(cls, value: object) -> object:
@@ -114,6 +123,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_port_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("default_voice", "tavus_model_name", mode="before")
     @classmethod

@@ -14,7 +14,8 @@ from bot.domain.requests import CreateArgs
 from storage.models import Likeness
 
 SUBCOMMANDS = (
-    "create", "status", "list", "delete", "explain", "errors", "voices", "video", "talk", "audit", "help"
+    "create", "status", "list", "delete", "explain", "errors", "voices", "video", "talk", "audit", "forget",
+    "help",
 )
 
 # Slack clients turn straight quotes into curly ones as people type.
@@ -26,6 +27,7 @@ _KEY_VALUE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)=(.*)$", re.S)
 _EXPLAIN = re.compile(r"^\s*explain(?:\s+(.*?))?\s*$", re.S | re.I)
 # Nor is a sample video's script: `video <face_id> [script]`, the script as typed (quotes around it optional).
 _VIDEO = re.compile(r"^\s*video(?:\s+(\S+))?(?:\s+(.*?))?\s*$", re.S | re.I)
+INCLUDE_ACTIVE = "--include-active"
 
 CREATE_KEYS = {"voice", "name", "video", "consent", "image", "model", "for"}
 # How Slack writes a user in text (`<@U123|ana>` or `<@U123>`), a bare id, and what is not a person.
@@ -57,6 +59,8 @@ class CommandError(ValueError):
             "for_plain_name",
             "for_unknown",
             "mention_without_for",
+            # `forget` names no single person.
+            "no_person",
         }
     )
 
@@ -158,6 +162,14 @@ def create_args(command: ParsedCommand) -> CreateArgs:
     )
 
 
+def person_of(text: str) -> str | None:
+    """The user a word names: Slack's mention (`<@U123|ana>`, `<@U123>`) or a bare id (`U123`)."""
+    mention = _USER_MENTION.match(text.strip())
+    if mention:
+        return mention.group(1)
+    return text.strip() if _USER_ID.match(text.strip()) else None
+
+
 def whose_face(value: str) -> tuple[Likeness, str | None]:
     """`for=` read: `me`, one person (`<@U123|ana>`, `<@U123>` or `U123`), or `outside`; the user id for a
     colleague. Whether that id is a real, active person is the domain's to check."""
@@ -172,14 +184,26 @@ def whose_face(value: str) -> tuple[Likeness, str | None]:
         return Likeness.OUTSIDE, None
     if _NOT_A_PERSON.match(text):
         raise CommandError("for_not_a_person")
-    mention = _USER_MENTION.match(text)
-    if mention:
-        return Likeness.COLLEAGUE, mention.group(1)
-    if _USER_ID.match(text):
-        return Likeness.COLLEAGUE, text
+    if (person := person_of(text)) is not None:
+        return Likeness.COLLEAGUE, person
     if text.startswith("@"):
         raise CommandError("for_plain_name")
     raise CommandError("for_unknown")
+
+
+@dataclass(frozen=True)
+class ForgetArgs:
+    user_id: str
+    include_active: bool = False
+
+
+def forget_args(command: ParsedCommand) -> ForgetArgs:
+    """`forget <@user> [--include-active]`: whom to forget, and whether requests in progress go too."""
+    flags = {a.lower() for a in command.args if a.startswith("--")}
+    people = [person for a in command.args if (person := person_of(a)) is not None]
+    if len(people) != 1 or flags - {INCLUDE_ACTIVE} or len(people) + len(flags) != len(command.args):
+        raise CommandError("no_person")
+    return ForgetArgs(people[0], INCLUDE_ACTIVE in flags)
 
 
 def as_create(text: str) -> ParsedCommand | None:
@@ -201,7 +225,7 @@ def audited_person(args: tuple[str, ...]) -> str | None:
     """Whom `/replica audit @user` asks about (None: everyone)."""
     if not args:
         return None
-    likeness, person = whose_face(" ".join(args))
-    if likeness != Likeness.COLLEAGUE or person is None:
-        raise CommandError("for_unknown")
+    person = person_of(args[0]) if len(args) == 1 else None
+    if person is None:
+        raise CommandError("no_person")
     return person

@@ -21,6 +21,7 @@ from functools import partial
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import log_context
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.slack import render
 from bot.slack.addressed import AddressedMessages, DirectMessages, is_user
@@ -32,7 +33,7 @@ from bot.slack.permalinks import Permalinks
 from storage.db import Engine
 from storage.job_models import FaceJob
 from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, utcnow
-from storage.repository import leases, outbox
+from storage.repository import erasure, leases, outbox
 from storage.repository.leases import ANY_TEAM
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,10 @@ MAX_ATTEMPTS = 20
 MAX_BACKOFF_SECONDS = 300
 # Errors Slack will keep giving, however often we retry (PERMANENT_ERRORS); of those, the ones about the
 # channel rather than the message (FALLBACK_ERRORS): the requester's DM can still take it.
-FALLBACK_ERRORS = frozenset(
-    {
-        "channel_not_found", "not_in_channel", "is_archived", "restricted_action", "cant_update_message",
-        "message_not_found",
-    }
-)
+FALLBACK_ERRORS = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "restricted_action", "cant_update_message",
+    "message_not_found",
+})
 PERMANENT_ERRORS = FALLBACK_ERRORS | {
     "msg_too_long", "invalid_blocks", "no_text", "invalid_arguments",
     # conversations.open for someone's DM
@@ -54,6 +53,9 @@ PERMANENT_ERRORS = FALLBACK_ERRORS | {
 }
 # How long a note waits for the post it points at.
 WAIT_SECONDS = 2
+# What Tavus told us, as posted in the thread: how long each waited is measured (`on_outcome_posted`).
+_K = OutboxKind
+OUTCOME_KINDS = frozenset((_K.FAILURE, _K.COMPLETION, _K.PREVIEW_READY, _K.TUNED, _K.TUNING_FAILED))
 
 
 class Deliverer:
@@ -73,10 +75,13 @@ class Deliverer:
         pacer: Pacer | None = None,
         on_unreachable: Callable[[int, str], None] = lambda request_id, error: None,
         try_face: bool = False,
+        stopping: threading.Event | None = None,
+        on_outcome_posted: Callable[[float], None] = lambda seconds: None,
     ) -> None:
         """Without a `pacer`, calls go out unpaced and only Slack's 429s hold them back.
         `on_unreachable(request_id, error)`: the DM asking the colleague in the photo cannot be sent.
-        `try_face`: a finished face's posts carry the buttons to try it (TRY_FACE is not off)."""
+        `try_face`: a finished face's posts carry the buttons to try it (TRY_FACE is not off). Once
+        `stopping` is set, no further row is claimed or started (the process is handing its work over)."""
         self._engine = engine
         self._client = client
         self._catalogue = catalogue
@@ -89,6 +94,8 @@ class Deliverer:
         self._pacer = pacer
         self._try_face = try_face
         self._calls = PacedCalls(pacer)
+        self._stopping = stopping or threading.Event()
+        self._on_outcome_posted = on_outcome_posted
         self._poster = OncePoster(engine, client, owner=owner, lease_seconds=lease_seconds, calls=self._calls)
         self._permalinks = Permalinks(client, self._calls)
         self._homes = HomeRefreshes(home, self._calls) if home is not None else None
@@ -115,22 +122,22 @@ class Deliverer:
         with self._queue_lock:
             self._queued.clear()
         with ThreadPoolExecutor(self._concurrency, thread_name_prefix="deliver") as pool:
-            while ids := leases.claim_due_outbox(
+            while not self._stopping.is_set() and (ids := leases.claim_due_outbox(
                 self._engine, owner=self._owner, limit=self._batch_size, lease_seconds=self._lease_seconds
-            ):
+            )):
                 destinations: dict[str, list[int]] = defaultdict(list)
                 for outbox_id, destination in outbox.in_delivery_order(self._engine, ids):
                     destinations[destination].append(outbox_id)
                 list(pool.map(self._deliver_in_order, destinations.values()))
                 handled += len(ids)
             handled += self._refresh_cards(pool)
-        if self._homes is not None:
+        if self._homes is not None and not self._stopping.is_set():
             self._homes.publish_due(self._client)
         return handled
 
     def _refresh_cards(self, pool: ThreadPoolExecutor) -> int:
         handled = 0
-        for team in outbox.teams_with_due_refreshes(self._engine):
+        for team in [] if self._stopping.is_set() else outbox.teams_with_due_refreshes(self._engine):
             room = self._pacer.available(UPDATE, team) if self._pacer is not None else self._batch_size
             ids = leases.claim_card_refreshes(
                 self._engine, owner=self._owner, team=team, limit=room, lease_seconds=self._lease_seconds
@@ -141,6 +148,8 @@ class Deliverer:
 
     def _deliver_in_order(self, ids: list[int]) -> None:
         for index, outbox_id in enumerate(ids):
+            if self._stopping.is_set():
+                return  # the rest of the lease goes back with the process's others
             wait = self._deliver_safely(outbox_id)
             if wait is not None:
                 self._defer(*ids[index + 1 :], seconds=wait)
@@ -180,18 +189,21 @@ class Deliverer:
         row, request, original, job = loaded
         if row.status != OutboxStatus.PENDING or row.lease_owner != self._owner:
             return
-        if row.recipient is not None:
-            self._addressed.deliver(row, request)
-            if is_user(row.recipient):  # their App Home lists what waits for their answer
-                self._refresh_home(request, row.recipient)
-        elif row.kind == OutboxKind.REQUESTER_DM:
-            self._deliver_requester_dm(row, request)
-        elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
-            self._deliver_to_dm_instead(row, request, original, job)
-        elif row.kind == OutboxKind.CARD:
-            self._deliver_card(row, request, original)
-        else:
-            self._deliver_thread_post(row, request, job)
+        place = request.card_channel_id or request.channel_id
+        with log_context.about(request_id=request.id, replica_id=request.replica_id, team=request.team_id,
+                               channel=place):
+            if row.recipient is not None:
+                self._addressed.deliver(row, request)
+                if is_user(row.recipient):  # their App Home lists what waits for their answer
+                    self._refresh_home(request, row.recipient)
+            elif row.kind == OutboxKind.REQUESTER_DM:
+                self._deliver_requester_dm(row, request)
+            elif row.fallback_reason is not None and not (row.kind == OutboxKind.CARD and _moved(request)):
+                self._deliver_to_dm_instead(row, request, original, job)
+            elif row.kind == OutboxKind.CARD:
+                self._deliver_card(row, request, original)
+            else:
+                self._deliver_thread_post(row, request, job)
 
     # --- the card and its thread ------------------------------------------------------------------------
 
@@ -306,7 +318,7 @@ class Deliverer:
     def _refresh_home(self, request: ReplicaRequest, user_id: str | None = None) -> None:
         # Collected, then published once per user after the pass, within the views.publish budget: a burst
         # of card updates for one requester is one views.publish, not one each.
-        if self._homes is not None:
+        if self._homes is not None and not erasure.erased(request):
             self._homes.add(user_id or request.requester_id, request.team_id or ANY_TEAM)
 
     # --- bookkeeping ------------------------------------------------------------------------------------
@@ -329,6 +341,8 @@ class Deliverer:
             card=card,
             moved=moved,
         )
+        if ts is not None and row.kind in OUTCOME_KINDS:
+            self._on_outcome_posted((utcnow() - row.created_at).total_seconds())
 
     def _record_addressed(self, row: OutboxMessage, ts: str | None, channel: str | None) -> None:
         outbox.record_delivered(

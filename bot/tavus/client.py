@@ -23,13 +23,21 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_when_event_set,
     wait_exponential,
     wait_random,
 )
 
-from bot.tavus.errors import TavusAuthError, TavusBadRequest, TavusError, TavusNotFound, TavusUnavailable
+from bot.tavus.errors import (
+    TavusAuthError,
+    TavusBadRequest,
+    TavusError,
+    TavusNotFound,
+    TavusUnavailable,
+    error_reason,
+)
 from bot.tavus.models import CreatedReplica, Replica, first_str, normalise_status, optional_str
-from bot.tavus.paths import FACES, REPLICAS, PathChoice, PathFamily
+from bot.tavus.paths import FACES, REPLICAS, CallObserver, PathChoice, PathFamily, endpoint_of
 from bot.tavus.retry_after import parse_retry_after
 
 logger = logging.getLogger(__name__)
@@ -39,7 +47,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=20.0, write=20.0, pool=5.0)
 # A create that got no answer may still have been accepted; only these failures prove the request
 # never reached Tavus, so only these are safe to repeat without risking a duplicate (billed) replica.
 _NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_MAX_REASON_CHARS = 300
 # Connections kept open to Tavus. The poller runs up to POLL_CONCURRENCY requests at once and submissions
 # share the client, so build_runtime sizes this above POLL_CONCURRENCY; past it, callers queue (pool timeout).
 DEFAULT_MAX_CONNECTIONS = 20
@@ -52,40 +59,6 @@ class _RetryableStatus(Exception):
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
         self.retry_after = parse_retry_after(response.headers.get("retry-after"))
-
-
-def _error_reason(response: httpx.Response) -> str:
-    """Best human-readable reason from an error body, whatever shape it has."""
-    reason = ""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                reason = value.strip()
-                break
-            if isinstance(value, list) and value:
-                # FastAPI-style validation details: a list of {"msg": …} objects.
-                parts = [
-                    str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in value
-                ]
-                reason = "; ".join(parts)
-                break
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                reason = value["message"]
-                break
-    elif isinstance(body, str):
-        reason = body.strip()
-    if not reason and body is None:
-        reason = response.text.strip()
-    if not reason:
-        reason = response.reason_phrase or f"HTTP {response.status_code}"
-    if len(reason) > _MAX_REASON_CHARS:
-        reason = reason[: _MAX_REASON_CHARS - 1] + "…"
-    return reason
 
 
 class TavusClient:
@@ -104,8 +77,12 @@ class TavusClient:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         legacy_paths: bool = False,
         paths: PathChoice | None = None,
+        observe: CallObserver | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
-        """`paths`: share another client's choice of path family, so the process decides it once."""
+        """`paths`: share another client's choice of path family, so the process decides it once.
+        `observe` hears of every HTTP call, retries included. Once `stopping` is set, a call in progress
+        is finished but neither waited for nor retried."""
         if not api_key:
             raise ValueError("api_key is required")
         if max_attempts < 1:
@@ -137,6 +114,8 @@ class TavusClient:
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
         self._paths = paths if paths is not None else PathChoice(legacy=legacy_paths)
+        self._observe = observe
+        self._stopping = stopping or threading.Event()
 
     @property
     def paths(self) -> PathChoice:
@@ -323,8 +302,9 @@ class TavusClient:
 
         retrying = Retrying(
             retry=retry_if_exception(should_retry),
-            stop=stop_after_attempt(self._max_attempts),
+            stop=stop_after_attempt(self._max_attempts) | stop_when_event_set(self._stopping),
             wait=self._wait,
+            sleep=self._sleep,
             before_sleep=lambda state: self._log_retry(method, path, state),
             reraise=True,
         )
@@ -332,7 +312,7 @@ class TavusClient:
             return retrying(self._send_once, method, path, params, json)
         except _RetryableStatus as exc:
             status = exc.response.status_code
-            reason = self._redact(_error_reason(exc.response))
+            reason = self._redact(error_reason(exc.response))
             raise TavusUnavailable(
                 f"Tavus {method} {path} kept failing: HTTP {status}: {reason}", status_code=status
             ) from None
@@ -351,8 +331,13 @@ class TavusClient:
         self, method: str, path: str, params: dict[str, Any] | None, json: dict[str, Any] | None
     ) -> httpx.Response:
         self._wait_out_pause()
-        response = self._http.request(method, path, params=params, json=json)
+        try:
+            response = self._http.request(method, path, params=params, json=json)
+        except httpx.HTTPError:
+            self._observed(method, path, "error")
+            raise
         status = response.status_code
+        self._observed(method, path, str(status))
         if status < 300:
             return response
         if status == 429 or status >= 500:
@@ -360,7 +345,7 @@ class TavusClient:
             if error.retry_after:
                 self._pause(min(error.retry_after, self._max_backoff))
             raise error
-        reason = self._redact(_error_reason(response))
+        reason = self._redact(error_reason(response))
         summary = f"Tavus {method} {path} answered HTTP {status}: {reason}"
         if status in (401, 403):
             raise TavusAuthError(summary, status_code=status)
@@ -370,14 +355,21 @@ class TavusClient:
             raise TavusNotFound(summary, status_code=status)
         raise TavusError(summary, status_code=status)
 
+    def _observed(self, method: str, path: str, status: str) -> None:
+        if self._observe is not None:
+            self._observe(endpoint_of(method, path), status)
+
     def _pause(self, seconds: float) -> None:
         with self._pause_lock:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def _wait_out_pause(self) -> None:
         # Bounded: _pause never sets more than max_backoff ahead, and only a new Retry-After extends it.
-        while (remaining := self._paused_until - time.monotonic()) > 0:
-            time.sleep(remaining)
+        while (remaining := self._paused_until - time.monotonic()) > 0 and not self._stopping.is_set():
+            self._stopping.wait(remaining)
+
+    def _sleep(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

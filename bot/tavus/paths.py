@@ -14,6 +14,7 @@ The switch happens once per process and is logged once; nothing switches back un
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,19 @@ from bot.tavus.errors import TavusNotFound
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Told of every HTTP call to Tavus: its endpoint (`GET /v2/faces/{id}`: never an id) and the HTTP status,
+# or `error` when no answer came.
+CallObserver = Callable[[str, str], None]
+_ONE_FACE = re.compile(r"^(/v2/(?:faces|replicas))/(?!image-validation$)[^/]+(/name)?$")
+_KNOWN = re.compile(r"^/v2/(?:faces|replicas)(?:/image-validation)?$")
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """`GET /v2/faces/{id}` for `GET /v2/faces/r90bbd427f71`: a label that takes only a few values."""
+    if match := _ONE_FACE.match(path):
+        return f"{method} {match.group(1)}/{{id}}{match.group(2) or ''}"
+    return f"{method} {path}" if _KNOWN.match(path) else f"{method} other"
 
 
 @dataclass(frozen=True)

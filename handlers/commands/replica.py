@@ -8,7 +8,14 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import Refusal
 from bot.slack import render
-from bot.slack.command_text import CommandError, ParsedCommand, audited_person, create_args, parse
+from bot.slack.command_text import (
+    CommandError,
+    ParsedCommand,
+    audited_person,
+    create_args,
+    forget_args,
+    parse,
+)
 from bot.slack.errors import user_message
 from bot.slack.replies import privately
 from handlers.commands import try_face
@@ -29,6 +36,9 @@ def on_command(ack: Ack, command: Payload, client: WebClient, respond: Respond, 
             return
         if parsed.name in ("video", "talk"):
             try_face.on_try(ack, parsed, slash, client, services)
+            return
+        if parsed.name == "forget":
+            _forget(ack, parsed, slash, client, respond, services)
             return
         if parsed.name != "create":
             ack(text=answer(services, parsed, slash), response_type="ephemeral")
@@ -113,3 +123,23 @@ def _delete(
         reply(user_message(refused, services.catalogue))
         return
     reply(render.Message.of(render.deleted_message(replica_id, deleted)))
+
+
+def _forget(
+    ack: Ack,
+    parsed: ParsedCommand,
+    slash: SlashCommand,
+    client: WebClient,
+    respond: Respond,
+    services: Services,
+) -> None:
+    """Admins only: acked at once, answered when the person is forgotten (Tavus may be asked first)."""
+    requester = slash.requester
+    if services.erasure is None or not services.access.is_admin(requester.user_id):
+        ack(text=render.NOT_AN_ADMIN, response_type="ephemeral")
+        return
+    args = forget_args(parsed)
+    ack(text=render.forgetting(args.user_id), response_type="ephemeral")
+    report = services.erasure.forget(args.user_id, include_active=args.include_active, by=requester.user_id)
+    reply = privately(client, respond, requester.channel_id, requester.user_id)
+    reply(render.Message.of(render.forgotten_message(report)))

@@ -60,13 +60,6 @@ def purgeable_records(engine: Engine, *, now: datetime, retention: timedelta, li
         )
 
 
-def keys_of_request(engine: Engine, request_id: int) -> list[str]:
-    """Everything stored for one request: tokens (built-in) and object keys (S3)."""
-    with session_scope(engine) as session:
-        statement = select(col(MediaObject.token)).where(col(MediaObject.request_id) == request_id)
-        return list(session.scalars(statement))
-
-
 def forget(engine: Engine, tokens: Sequence[str]) -> int:
     with session_scope(engine) as session:
         result = session.execute(delete(MediaObject).where(col(MediaObject.token).in_(list(tokens))))
@@ -85,3 +78,12 @@ def _purgeable(now: datetime, retention: timedelta) -> Any:
         or_(ended <= now - retention, col(ReplicaRequest.status).in_([str(s) for s in REFUSED_BY_OTHERS])),
     )
     return or_(col(MediaObject.request_id).in_(finished), col(MediaObject.expires_at) <= now)
+
+
+def of_requests(engine: Engine, request_ids: Sequence[int], *, records_only: bool = False) -> list[str]:
+    """Keys of the photos stored for these requests (`records_only`: those whose bytes live in S3)."""
+    statement = select(col(MediaObject.token)).where(col(MediaObject.request_id).in_(list(request_ids)))
+    if records_only:
+        statement = statement.where(col(MediaObject.data) == b"")
+    with session_scope(engine) as session:
+        return list(session.scalars(statement))

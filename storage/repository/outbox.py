@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
@@ -298,3 +298,31 @@ def record_failure(
 def _set(engine: Engine, outbox_id: int, **values: Any) -> None:
     with engine.begin() as connection:
         connection.execute(update(_outbox).where(_outbox.c.id == outbox_id).values(**values))
+
+
+def drop_posts(connection: Connection, request_ids: Sequence[int]) -> None:
+    """Forget every notification of these requests but their cards, and cards never posted."""
+    ids = list(request_ids)
+    unposted = ~sa.exists().where(_requests.c.id == _outbox.c.request_id, _requests.c.card_ts.is_not(None))
+    card = _outbox.c.kind == OutboxKind.CARD.value
+    connection.execute(delete(_outbox).where(_outbox.c.request_id.in_(ids), sa.or_(~card, unposted)))
+
+
+def rearm_placed_cards(connection: Connection, request_ids: Sequence[int]) -> None:
+    """Render the cards of these requests (already in Slack) once more, to their latest state."""
+    statement = (
+        update(_outbox)
+        .where(
+            _outbox.c.request_id.in_(list(request_ids)),
+            _outbox.c.kind == OutboxKind.CARD.value,
+            _outbox.c.status != OutboxStatus.DEAD.value,
+        )
+        .values(version=_outbox.c.version + 1, status=OutboxStatus.PENDING.value, next_attempt_at=utcnow())
+    )
+    connection.execute(statement)
+
+
+def drop_delivered(connection: Connection, request_ids: Sequence[int]) -> None:
+    """Forget the notifications of these requests that are done with (sent, or given up on)."""
+    done = _outbox.c.status != OutboxStatus.PENDING.value
+    connection.execute(delete(_outbox).where(_outbox.c.request_id.in_(list(request_ids)), done))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import harness, limits, scenarios
+from bench import harness, limits, operations, scenarios
 from bench.scenarios import Report
 
 pytestmark = pytest.mark.e2e
@@ -53,3 +53,15 @@ def test_small_benchmarks_are_correct() -> None:
     limited = report.details["limits"]
     assert limited["posted"] == 10 and limited["duplicates"] == 0 and limited["dead"] == 0
     assert limited["cards_final"] == 10 and limited["cards_still_training"] == 0
+
+
+def test_small_operations_benchmarks_are_correct() -> None:
+    """The scrape counts every row; a rolling restart of three processes loses and doubles nothing."""
+    report = Report()
+    with harness.world() as world:
+        operations.scrape(world, report, db="sqlite", finished=300, active=30, scrapes=5)
+        operations.rolling_restart(world, report, n=24, channels=6, poll_interval=2, outcome_seconds=12)
+    assert report.problems == []
+    restart = report.details["rolling_restart"]
+    assert restart["lost"] == 0 and restart["doubled"] == 0
+    assert all(stop["code"] == 0 for stop in restart["stops"])

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
+from bot.service.doctor import MANIFEST_SCOPES
 from tests.paths import REPO, SHARED
 
 MANIFEST = REPO / "manifest.yml"
@@ -120,3 +121,7 @@ def test_scopes_events_and_modes(manifest: dict[str, Any]) -> None:
         "messages_tab_read_only_enabled": False,
     }
     assert manifest["features"]["bot_user"] == {"display_name": "replica-bot", "always_online": True}
+
+
+def test_the_doctor_checks_the_scopes_the_manifest_asks_for(manifest: dict[str, Any]) -> None:
+    assert sorted(MANIFEST_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])

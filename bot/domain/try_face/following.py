@@ -10,10 +10,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Generic, TypeVar
 
-from bot.domain.errors import TavusDeclined
+from bot.domain.errors import TavusDeclined, submission_failure
 from bot.domain.lifecycle import Poll
 from bot.domain.requests import SubmitError
-from bot.domain.submission import submission_failure
 from bot.domain.sweep import NoAnswer, poll_one
 from bot.domain.tracking import PollSchedule
 from bot.domain.try_face.faces import Faces, TryRules

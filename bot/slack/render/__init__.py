@@ -30,6 +30,7 @@ from bot.slack.render.audit import audit_message
 from bot.slack.render.blocks import Block, Message, escape, link
 from bot.slack.render.card import elapsed, progress_bar, request_card
 from bot.slack.render.consent import decline_note_form
+from bot.slack.render.erasure import NOT_AN_ADMIN, forgetting, forgotten_message
 from bot.slack.render.forms import (
     CANCELLED,
     FIELD_ERRORS,
@@ -79,6 +80,7 @@ __all__ = [
     "HOME_LIMIT",
     "IMAGE_REQUIREMENTS",
     "MAKE_VIDEO",
+    "NOT_AN_ADMIN",
     "REASON_REQUIRED",
     "SUBMITTING",
     "TALK",
@@ -103,6 +105,8 @@ __all__ = [
     "failure_post",
     "fallback_notice",
     "finding_detail",
+    "forgetting",
+    "forgotten_message",
     "help_message",
     "home_view",
     "link",

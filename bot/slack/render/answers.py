@@ -34,6 +34,7 @@ USAGE = (
     "`/replica errors` — every error Tavus documents\n"
     "`/replica voices` — the stock voices\n"
     "`/replica audit [@person]` — who asked for whose face, and who allowed or approved it (admins)\n"
+    "`/replica forget @person` — (admins) remove a person's photos and details from replica-bot\n"
     "`/replica help` — this message"
 )
 IMAGE_GUIDE_PATH = "/sections/replica/train-with-an-image"

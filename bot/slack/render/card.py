@@ -10,6 +10,7 @@ from bot.domain.requests import SubmitError
 from bot.slack.render import likeness, stages
 from bot.slack.render.blocks import Block, Message, channel_ref, context, escape, link, section, shorten
 from storage.models import Likeness, ReplicaRequest, RequestStatus, utcnow
+from storage.repository.erasure import erased
 
 TRAINING_HINT = (
     "Training usually takes 3–4 hours, and the progress can sit at one percentage for a long time while "
@@ -84,6 +85,8 @@ def request_card(
     `retry_of` is the failed request this one retries and `retry_of_link` its card's permalink. `meant_for`
     is the channel that refused the card for good (`meant_for_reason`): the card lives in the DM instead.
     """
+    if erased(request):
+        return forgotten_card(request)
     status = RequestStatus(request.status)
     name = escape(request.replica_name)
     source = request.source_url or request.train_video_url
@@ -143,6 +146,14 @@ def request_card(
     if status == RequestStatus.TRAINING and request.progress_percent is not None:
         text += f" ({request.progress_percent}%)"
     return Message(text=text, blocks=blocks)
+
+
+def forgotten_card(request: ReplicaRequest) -> Message:
+    """The card of a request whose person asked to be forgotten: no name, photo or mention is left."""
+    replica = f" · replica `{request.replica_id}`" if request.replica_id else ""
+    line = f":see_no_evil: *A replica request whose personal details were removed*{replica}"
+    text = f"A replica request whose personal details were removed: {status_label(request)}"
+    return Message(text=text, blocks=[section(line), context(f"Status: {status_label(request)}")])
 
 
 def _thumbnail_url(request: ReplicaRequest) -> str | None:

@@ -27,6 +27,7 @@ from bot.domain.errors import (
 )
 from bot.domain.requests import SubmitError
 from bot.slack.command_text import CommandError
+from bot.slack.render import erasure
 from bot.slack.render.blocks import escape
 
 NO_MEDIA_STORE = (
@@ -63,6 +64,7 @@ def command_error_text(error: CommandError) -> str:
         ),
         "for_unknown": "I don't understand that `for=`. " + _FOR_EXAMPLE,
         "mention_without_for": "To say whose face it is, put the mention after `for=`. " + _FOR_EXAMPLE,
+        "no_person": erasure.NO_PERSON,
     }[error.problem]
 
 

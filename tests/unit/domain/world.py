@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,15 +79,16 @@ class HostedPhotos:
     def read(self, key: str) -> bytes | None:
         return self.stored.get(key)
 
-    def purge_request(self, request_id: int) -> int:
-        gone = [key for key, request in self.attached if request == request_id and key in self.stored]
+    def erase(self, request_ids: Sequence[int]) -> int:
+        gone = [key for key, request in self.attached if request in request_ids and key in self.stored]
         for key in gone:
             del self.stored[key]
-        self.purged.append(request_id)
+        self.purged.extend(request_ids)
         return len(gone)
 
     def purge_finished(self, *, retention: timedelta, now: datetime | None = None) -> int:
         return 0
+
 
 
 @dataclass

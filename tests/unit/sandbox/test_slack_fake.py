@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+import yaml
 from slack_bolt import Ack, App, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
@@ -18,7 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox.slack_fake import SlackFake, SlackFakeServer, SlackSender, sign
+from bot.sandbox.slack_fake import MANIFEST_SCOPES, SlackFake, SlackFakeServer, SlackSender, sign
+from tests.paths import REPO
 
 TOKEN = "xoxb-test-token"
 SECRET = "shhh-signing-secret"
@@ -609,3 +611,54 @@ def test_reads_can_be_limited_to_fifteen_objects_with_cursors(fake: SlackFake, c
     finally:
         fake.reset()
         fake.max_read_objects = None
+
+
+# --- scopes and the app-level token (what `replica-bot doctor` reads) -----------------------------------
+
+
+def test_every_answer_to_the_bot_token_carries_its_scopes(server: SlackFakeServer, fake: SlackFake) -> None:
+    client = WebClient(token=TOKEN, base_url=server.api_url)
+    answer = client.auth_test()
+    assert answer.headers["x-oauth-scopes"].split(",") == list(MANIFEST_SCOPES)
+    fake.scopes = ["chat:write", "commands"]
+    # Errors too: the header describes the token, not the call.
+    with pytest.raises(SlackApiError) as refused:
+        client.api_call("chat.postMessage", params={"channel": "C1"})
+    assert refused.value.response.headers["x-oauth-scopes"] == "chat:write,commands"
+
+
+def test_a_bad_token_gets_invalid_auth_and_no_scopes(server: SlackFakeServer, fake: SlackFake) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        WebClient(token="xoxb-wrong", base_url=server.api_url).auth_test()
+    assert refused.value.response["error"] == "invalid_auth"
+    assert "x-oauth-scopes" not in refused.value.response.headers
+
+
+def test_scopes_can_be_set_over_http(server: SlackFakeServer, fake: SlackFake) -> None:
+    assert httpx.post(f"{server.url}/_fake/scopes", json={"scopes": ["chat:write"]}).status_code == 200
+    answer = WebClient(token=TOKEN, base_url=server.api_url).auth_test()
+    assert answer.headers["x-oauth-scopes"] == "chat:write"
+
+
+def test_apps_connections_open_takes_only_the_app_token(server: SlackFakeServer, fake: SlackFake) -> None:
+    opened = WebClient(token=fake.app_token, base_url=server.api_url).apps_connections_open(
+        app_token=fake.app_token
+    )
+    assert opened["url"].startswith("wss://")
+    assert opened.headers["x-oauth-scopes"] == "connections:write"
+    errors = {}
+    for token, method in ((TOKEN, "apps.connections.open"), ("xapp-wrong", "apps.connections.open"),
+                          (fake.app_token, "chat.postMessage")):
+        with pytest.raises(SlackApiError) as refused:
+            WebClient(token=token, base_url=server.api_url).api_call(method, params={"channel": "C1"})
+        errors[(token, method)] = refused.value.response["error"]
+    assert errors == {
+        (TOKEN, "apps.connections.open"): "not_allowed_token_type",
+        ("xapp-wrong", "apps.connections.open"): "invalid_auth",
+        (fake.app_token, "chat.postMessage"): "not_allowed_token_type",
+    }
+
+
+def test_the_fakes_scopes_are_the_manifests() -> None:
+    manifest = yaml.safe_load((REPO / "manifest.yml").read_text())
+    assert sorted(MANIFEST_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])

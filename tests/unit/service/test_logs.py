@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
 
+from bot import log_context
 from bot.service.logs import FORMAT, RedactSecrets, configure_logging
 
 SECRET = "xoxb-1234-very-secret-token"
@@ -20,7 +23,10 @@ def restore_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
+    hooks = threading.excepthook, sys.excepthook
     yield
+    threading.excepthook, sys.excepthook = hooks
+    logging.captureWarnings(False)
     root.handlers[:] = handlers
     root.setLevel(level)
     for name, value in levels.items():
@@ -170,3 +176,60 @@ def test_every_handler_output_is_scrubbed_when_the_filter_runs_first() -> None:
     RedactSecrets([SECRET]).filter(record)
     for formatter in (logging.Formatter(), logging.Formatter(FORMAT), logging.Formatter("%(message)s")):
         assert SECRET not in formatter.format(record)
+
+
+# --- LOG_FORMAT=json ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def json_output() -> io.StringIO:
+    configure_logging([SECRET], log_format="json")
+    (handler,) = logging.getLogger().handlers
+    stream = io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    return stream
+
+
+def _objects(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_is_one_object_a_line_with_the_four_fields(json_output: io.StringIO) -> None:
+    logging.getLogger("bot.test").warning("two\nlines %s", SECRET)
+    (record,) = _objects(json_output)
+    assert record["level"] == "WARNING" and record["logger"] == "bot.test"
+    assert record["message"] == "two\nlines [redacted]"
+    assert str(record["time"]).endswith("+00:00")
+
+
+def test_json_carries_what_the_work_is_about(json_output: io.StringIO) -> None:
+    with log_context.about(request_id=7, replica_id="r1", channel="C1"), log_context.about(team="T1"):
+        logging.getLogger("bot.test").info("inside")
+    logging.getLogger("bot.test").info("outside")
+    inside, outside = _objects(json_output)
+    assert {k: inside[k] for k in log_context.FIELDS} == {
+        "request_id": "7",
+        "replica_id": "r1",
+        "team": "T1",
+        "channel": "C1",
+    }
+    assert not set(log_context.FIELDS) & set(outside)
+
+
+def test_json_tracebacks_are_scrubbed_and_uvicorns_colours_dropped(json_output: io.StringIO) -> None:
+    try:
+        _boom(SECRET)
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("failed", extra={"color_message": "\x1b[31mfailed"})
+    (record,) = _objects(json_output)
+    assert "RuntimeError: Slack said invalid_auth for [redacted]" in str(record["exc_info"])
+    assert "color_message" not in record and SECRET not in json_output.getvalue()
+
+
+def test_errors_that_end_a_thread_are_logged_too(json_output: io.StringIO) -> None:
+    thread = threading.Thread(target=_boom, args=(SECRET,), name="doomed")
+    thread.start()
+    thread.join()
+    (record,) = _objects(json_output)
+    assert record["message"] == "uncaught error in doomed" and SECRET not in json_output.getvalue()

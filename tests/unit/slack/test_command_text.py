@@ -8,7 +8,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.requests import CreateArgs, Likeness
-from bot.slack.command_text import SUBCOMMANDS, CommandError, ParsedCommand, as_create, create_args, parse
+from bot.slack.command_text import (
+    SUBCOMMANDS,
+    CommandError,
+    ForgetArgs,
+    ParsedCommand,
+    as_create,
+    create_args,
+    forget_args,
+    parse,
+)
 from bot.slack.render.refusals import command_error_text
 
 IMAGE = "https://x/a.png"
@@ -361,3 +370,26 @@ def test_a_mention_after_for_survives_in_a_message_next_to_a_photo() -> None:
     parsed = as_create("for=<@U0ANA> voice=anna")
     assert parsed is not None
     assert create_args(parsed).depicted_id == "U0ANA"
+# --- forget ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "user", "include_active"),
+    [
+        ("forget <@U123|ana>", "U123", False),
+        ("forget <@U123>", "U123", False),
+        ("forget U123 --include-active", "U123", True),
+        ("FORGET <@W9ABC|x.y> --INCLUDE-ACTIVE", "W9ABC", True),
+    ],
+)
+def test_forget_reads_one_person_and_the_flag(text: str, user: str, include_active: bool) -> None:
+    assert forget_args(parse(text)) == ForgetArgs(user, include_active)
+
+
+@pytest.mark.parametrize(
+    "text", ["forget", "forget bob", "forget <@U1> <@U2>", "forget <!channel>", "forget <@U1> --all"]
+)
+def test_forget_refuses_anything_but_one_person(text: str) -> None:
+    with pytest.raises(CommandError) as info:
+        forget_args(parse(text))
+    assert info.value.problem == "no_person"

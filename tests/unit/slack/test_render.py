@@ -11,8 +11,10 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.domain.catalogue import Catalogue, CatalogueEntry, ExplainedError
+from bot.domain.erasure import Forgotten, Left, Why
 from bot.slack import render
 from bot.slack.render import Message
+from bot.slack.render.erasure import forgotten_message
 from storage.models import ReplicaRequest, RequestStatus, utcnow
 
 CATALOGUE = Catalogue()
@@ -418,3 +420,29 @@ def test_huge_unknown_error_is_shown_truncated_not_dropped() -> None:
     said = next(t for t in _texts(message.blocks) if t.startswith("*Tavus said*"))
     assert len(said) == 3000
     assert said.endswith("E")
+
+
+# --- forgetting a person --------------------------------------------------------------------------------
+
+
+def test_the_answer_to_forget_says_what_went_and_what_was_left() -> None:
+    held = Left(6, "r3", Why.HELD, timedelta(minutes=40))
+    left = (Left(5, "r2", Why.ACTIVE), held, Left(7, None, Why.SUBMITTING))
+    report = Forgotten("U123", requests=2, mentions=1, photos=3, faces_deleted=("r1",), left=left)
+    text = forgotten_message(report)
+    assert "Removed <@U123>'s photos and personal details from 2 requests (3 stored photos)" in text
+    assert "from 1 other request." in text and "Deleted in Tavus: `r1`" in text
+    assert "`r2` is still in progress" in text and "--include-active" in text
+    assert "`r3` failed recently" in text and "40 min" in text
+    assert "request 7 is being submitted" in text
+    assert forgotten_message(Forgotten("U9", 0, 0, 0, (), ())) == "replica-bot holds nothing about <@U9>."
+
+
+def test_a_forgotten_requests_card_names_nobody() -> None:
+    request = ReplicaRequest(
+        id=1, channel_id="C1", requester_id="", replica_name="", status="completed", replica_id="r9",
+        callback_token="t", idempotency_key="k",
+    )
+    card = render.request_card(request)
+    assert "personal details were removed" in card.text and "<@" not in str(card.blocks)
+    assert "`r9`" in str(card.blocks)
