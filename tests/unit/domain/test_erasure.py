@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.domain.access import Access
+from bot.domain.drafts import request_fields
 from bot.domain.erasure import Erasure, Why
 from bot.domain.requests import Requester
-from storage.models import MediaObject, OutboxMessage, ReplicaRequest, RequestStatus, utcnow
+from storage.models import Decision, MediaObject, OutboxMessage, ReplicaRequest, RequestStatus, utcnow
 from storage.repository.erasure import ERASED, PERSONAL_COLUMNS, Role
 from tests.unit.domain.world import World, ago, set_columns, stored
 
@@ -148,3 +149,61 @@ def test_purge_never_takes_a_request_in_flight(any_world: World, older_than: tim
     set_columns(world.engine, active.id, created_at=ago(days=400), updated_at=ago(days=400))
     assert erasure(world).purge(older_than).requests == 0
     assert stored(world.engine, active.id).status == RequestStatus.TRAINING
+
+
+def test_forget_the_face_in_a_photo_and_the_approver_and_their_decisions(any_world: World) -> None:
+    world = any_world
+    # Bob asked for a replica of Ana's face; she allowed it; Carol approved it.
+    of_ana = finished(world, BOB, "Of Ana")
+    set_columns(
+        world.engine, of_ana.id, likeness="colleague", depicted_id=ANA.user_id, consent_status="allowed",
+        approval_status="approved", approval_by="U_CAROL", approval_reason=None,
+    )
+    with Session(world.engine) as session:
+        session.add(Decision(request_id=of_ana.id, topic="consent", outcome="allowed", by_user=ANA.user_id))
+        session.add(Decision(request_id=of_ana.id, topic="approval", outcome="approved", by_user="U_CAROL"))
+        session.commit()
+    # A request waiting for Ana's answer ends: nothing of it reaches Tavus, and it is forgotten.
+    waiting = world.lifecycle.ask_consent(
+        world.lifecycle.receive(_fields(world, BOB, "Waiting")),
+        {"likeness": "colleague", "depicted_id": ANA.user_id},
+        ANA.user_id,
+    )
+    assert waiting is not None
+
+    report = erasure(world).forget(ANA.user_id, include_active=True)
+    assert report.requests == 2 and report.left == ()
+    gone = stored(world.engine, of_ana.id)
+    # The face in the photo is the subject: the whole request forgets who and what, keeping the counts.
+    assert (gone.depicted_id, gone.requester_id, gone.replica_name) == (None, ERASED, ERASED)
+    assert gone.status == RequestStatus.COMPLETED
+    assert stored(world.engine, waiting.id).status == RequestStatus.SUBMIT_FAILED
+    assert _deciders(world, of_ana.id) == [None, None]
+
+    erasure(world).forget("U_CAROL")
+    assert stored(world.engine, of_ana.id).approval_by is None
+
+
+def test_purge_takes_decisions_with_their_requests(any_world: World) -> None:
+    world = any_world
+    old = finished(world, ANA, "Old One")
+    set_columns(world.engine, old.id, finished_at=ago(days=100))
+    with Session(world.engine) as session:
+        session.add(Decision(request_id=old.id, topic="likeness", outcome="self", by_user=ANA.user_id))
+        for row in session.exec(select(OutboxMessage)):
+            row.status = "sent"
+            session.add(row)
+        session.commit()
+    assert erasure(world).purge(timedelta(days=90)).requests == 1
+    assert _deciders(world, old.id) == []
+
+
+def _fields(world: World, requester: Requester, name: str) -> dict[str, object]:
+    return request_fields(world.draft(requester=requester, name=name))
+
+
+def _deciders(world: World, request_id: int | None) -> list[str | None]:
+    with Session(world.engine) as session:
+        mine = Decision.request_id == request_id
+        statement = select(Decision.by_user).where(mine).order_by(col(Decision.id))
+        return list(session.exec(statement).all())
