@@ -29,12 +29,25 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "REPLICA_BOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 _E2E = Path(__file__).parent / "e2e"
+# End-to-end modules that measure time (an ack within 3 s, a hand-over within the grace, Slack's pacing,
+# a burst of requests): they run one at a time, after the rest run side by side (`make test`).
+_TIMED = {
+    "test_bench_smoke.py",
+    "test_handover.py",
+    "test_operations.py",
+    "test_rate_limits.py",
+    "test_received.py",
+    "test_request_loop.py",
+    "test_video_errors.py",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _E2E in Path(item.path).parents:
             item.add_marker(pytest.mark.e2e)
+            if Path(item.path).name in _TIMED:
+                item.add_marker(pytest.mark.timed)
         fixtures = getattr(item, "fixturenames", ())
         params = getattr(getattr(item, "callspec", None), "params", {})
         uses_postgres = {"postgres_url", "migrated_postgres_url"} & set(fixtures)

@@ -27,9 +27,8 @@ from bot.slack.ids import (
     WITHDRAW_ACTION,
 )
 from handlers.actions import (
-    approval,
+    answers,
     confirm,
-    consent,
     guideline_link,
     home_filter,
     likeness,
@@ -50,11 +49,11 @@ def register(app: App) -> None:
     app.action(re.compile(f"^{HOME_FILTER_ACTION_PREFIX}"))(home_filter.on_filter)
     app.action(LIKENESS_COLLEAGUE_ACTION)(likeness.on_colleague)
     app.action(LIKENESS_OUTSIDE_ACTION)(likeness.on_outside)
-    app.action(CONSENT_ALLOW_ACTION)(consent.on_allow)
-    app.action(CONSENT_DECLINE_ACTION)(consent.on_decline)
-    app.action(CONSENT_NOTE_ACTION)(consent.on_note)
-    app.action(APPROVE_ACTION)(approval.on_approve)
-    app.action(DENY_ACTION)(approval.on_deny)
-    app.action(WITHDRAW_ACTION)(approval.on_withdraw)
+    app.action(CONSENT_ALLOW_ACTION)(answers.on_allow)
+    app.action(CONSENT_DECLINE_ACTION)(answers.on_decline)
+    app.action(CONSENT_NOTE_ACTION)(answers.on_note)
+    app.action(APPROVE_ACTION)(answers.on_approve)
+    app.action(DENY_ACTION)(answers.on_deny)
+    app.action(WITHDRAW_ACTION)(answers.on_withdraw)
     app.action(MAKE_VIDEO_ACTION)(try_face.on_make_video)
     app.action(TALK_ACTION)(try_face.on_talk)
