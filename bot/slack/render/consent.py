@@ -13,7 +13,18 @@ from bot.slack.ids import (
     DECLINE_NOTE_CALLBACK_ID,
     RETRY_ACTION,
 )
-from bot.slack.render.blocks import Block, Message, button, context, escape, is_channel_id, plain, section
+from bot.slack.render.blocks import (
+    Block,
+    Message,
+    button,
+    context,
+    escape,
+    is_channel_id,
+    link,
+    plain,
+    section,
+    shorten,
+)
 from bot.slack.render.likeness import when
 from bot.tavus.phoenix import model_for
 from storage.models import ReplicaRequest, RequestStatus
@@ -32,6 +43,9 @@ def where_asked(request: ReplicaRequest) -> str:
 
 
 def photo_block(request: ReplicaRequest) -> Block | None:
+    """The photo they are asked about, as an image; for a training video, a link to it."""
+    if request.train_video_url:
+        return context(f"Training video: {link(request.train_video_url, shorten(request.train_video_url))}")
     url = request.thumbnail_url or request.train_image_url or request.source_url
     if not url or not url.startswith(("https://", "http://")) or len(url) > 3000:
         return None
