@@ -228,10 +228,6 @@ class OutboxKind(StrEnum):
     CALL_NOT_STARTED = "call_not_started"
 
 
-# Kept current after they are posted (edited in place when the request changes).
-EDITABLE = (OutboxKind.CARD, OutboxKind.CONSENT_ASK, OutboxKind.APPROVAL_ASK)
-
-
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
