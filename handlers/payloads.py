@@ -272,7 +272,7 @@ class BatchForm:
 
         def typed(block_id: str) -> str | None:
             value = (values.get(block_id, {}).get("value", {}) or {}).get("value")
-            return value.strip() or None if isinstance(value, str) else None
+            return value if isinstance(value, str) and value.strip() else None
 
         def chosen(block_id: str) -> str | None:
             option = (values.get(block_id, {}).get("value", {}) or {}).get("selected_option")
@@ -285,6 +285,7 @@ class BatchForm:
             channel_id=str(place.get("channel_id") or ""),
             files=tuple(values.get("file", {}).get("files", {}).get("files") or []),
             rows=typed("rows"),
+            # One a line, in the photos' order: an empty line keeps that photo's file name.
             names=tuple(line.strip() for line in (typed("names") or "").splitlines()),
             voice=chosen("voice"),
             model=chosen("model"),

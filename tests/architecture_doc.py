@@ -1,6 +1,6 @@
 """The lifecycle diagrams in docs/architecture.md are drawn from the lifecycles' own transition tables (a
-request's, a sample video's, a test call's, a batch's); `make diagram` redraws them, and tests/unit/test_architecture.py
-fails when a drawing is out of date."""
+request's, a sample video's, a test call's, a batch's); `make diagram` redraws them, and
+tests/unit/test_architecture.py fails when a drawing is out of date."""
 
 from __future__ import annotations
 

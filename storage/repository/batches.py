@@ -178,8 +178,11 @@ def recording_check(row_id: int, values: Mapping[str, Any], *, owner: str) -> Wr
 
 
 def _add_rows(session: Session, batch_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    # One statement for all: every row names the same columns (an executemany takes the first row's).
+    columns = {name for row in rows for name in row}
     if rows:
-        session.execute(sa.insert(_rows), [{**r, "batch_id": batch_id} for r in rows])
+        values = [{**dict.fromkeys(columns), **row, "batch_id": batch_id} for row in rows]
+        session.execute(sa.insert(_rows), values)
 
 
 # --- conditions of the moves ----------------------------------------------------------------------------

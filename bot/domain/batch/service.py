@@ -89,7 +89,7 @@ class Batches:
         """Rows pasted into the batch form (the failed rows of an earlier batch, say); BatchFileRefused
         for text that cannot be read as a batch, before anything is written."""
         rows = csv_row_values(read_text(text, max_rows=self.max_rows), requester.user_id)
-        return self._open(requester, rows, voice=voice, model=model)
+        return self._open(requester, rows, voice_name=voice, model_name=model)
 
     def open_photos(
         self, requester: Requester, photos: Sequence[SharedPhoto], *, voice: str | None, model: str | None
@@ -97,7 +97,7 @@ class Batches:
         """Up to ten photos from the batch form: one row each, one voice and model for all."""
         if len(photos) > MAX_PHOTOS:
             raise BatchFileRefused(FileProblem.TOO_MANY_PHOTOS, limit=MAX_PHOTOS, value=str(len(photos)))
-        return self._open(requester, photo_row_values(photos), voice=voice, model=model)
+        return self._open(requester, photo_row_values(photos), voice_name=voice, model_name=model)
 
     def _open(self, requester: Requester, rows: list[dict[str, object]], **values: object) -> Batch:
         fields = {

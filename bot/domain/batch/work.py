@@ -38,6 +38,9 @@ from storage.repository import batch_work, batches
 
 log = logging.getLogger(__name__)
 
+# What a download refused for says about the file.
+_DOWNLOAD_PROBLEMS = {"too_large": FileProblem.TOO_LARGE, "empty": FileProblem.EMPTY}
+
 
 class BatchWork:
     def __init__(
@@ -100,7 +103,7 @@ class BatchWork:
                 data = self._files.read(batch.file_id, max_bytes=MAX_BYTES + 1)
                 rows = read_rows(data, max_rows=self._max_rows, max_bytes=MAX_BYTES)
             except PreflightRefusal as refusal:
-                problem = FileProblem.TOO_LARGE if refusal.reason == "too_large" else FileProblem.UNREADABLE
+                problem = _DOWNLOAD_PROBLEMS.get(refusal.reason, FileProblem.UNREADABLE)
                 self._refuse(batch, BatchFileRefused(problem, limit=MAX_BYTES))
             except BatchFileRefused as refused:
                 self._refuse(batch, refused)
