@@ -64,6 +64,8 @@ def build_batches(
         owner=owner,
         max_rows=settings.batch_max_rows,
         concurrency=settings.batch_concurrency,
+        # Like a request cut short by a crash, a row is picked up again after RECONCILE_AFTER_SECONDS.
+        lease_seconds=settings.reconcile_after_seconds,
         media=media,
         # Checking a row (CPU, then a round trip to Tavus) lets the acks of Slack requests go first.
         between_steps=after_ack.yield_to_acks,

@@ -55,6 +55,7 @@ class BatchWork:
         owner: str,
         max_rows: int,
         concurrency: int,
+        lease_seconds: float = 300,
         media: MediaStore | None = None,
         between_steps: Callable[[], None] = lambda: None,
         stopping: threading.Event | None = None,
@@ -68,6 +69,9 @@ class BatchWork:
         self._owner = owner
         self._max_rows = max_rows
         self._concurrency = concurrency
+        # How long a file or a row being checked is held: a process that died holding it (kill -9) lets
+        # it go after this long (a graceful stop hands it over at once).
+        self._lease_seconds = lease_seconds
         self._media = media
         self._between_steps = between_steps
         self._stopping = stopping or threading.Event()
@@ -95,7 +99,9 @@ class BatchWork:
 
     def _read_files(self) -> int:
         read = 0
-        for batch_id in batch_work.claim_unread(self._engine, owner=self._owner):
+        for batch_id in batch_work.claim_unread(
+            self._engine, owner=self._owner, lease_seconds=self._lease_seconds
+        ):
             batch = batches.get(self._engine, batch_id)
             if batch is None or batch.file_id is None:
                 continue
@@ -138,7 +144,9 @@ class BatchWork:
             return self._lifecycle.row_checked(row.batch_id, row_id, values, owner=self._owner)
 
         def claim(limit: int) -> list[int]:
-            return batch_work.claim_rows(self._engine, owner=self._owner, limit=limit)
+            return batch_work.claim_rows(
+                self._engine, owner=self._owner, limit=limit, lease_seconds=self._lease_seconds
+            )
 
         return self._drain(claim, check, release=True)
 
