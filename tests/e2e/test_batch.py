@@ -57,7 +57,7 @@ def batch_card(
 
 def thread_posts(slack: SlackFake, message: dict, channel: str = CHANNEL) -> list[dict]:
     """What the batch posted in its thread, besides its card."""
-    return [m for m in slack.thread(channel, message["ts"]) if "Batch `b" not in m.get("text", "")[:40]]
+    return [m for m in slack.thread(channel, message["ts"]) if not m.get("text", "").startswith("Batch b")]
 
 
 def host_photos(images: StaticServer, *names: str) -> None:

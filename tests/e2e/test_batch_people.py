@@ -112,8 +112,8 @@ def test_an_approver_can_deny_a_batch_with_a_reason(
     click(app, button(batch_card(slack, message, "1 ready"), BATCH_SUBMIT_ACTION))
     click(app, button(dm(slack, APPROVER), BATCH_DENY_ACTION), user=APPROVER, channel=f"D{APPROVER}")
     form = opened(slack, BATCH_DENY_CALLBACK_ID)
-    sent = app.sender.interaction(view_submission(form, APPROVER, typed("reason", "Not <!here> this quarter")))
-    assert sent.status_code == 200
+    reason = typed("reason", "Not <!here> this quarter")
+    assert app.sender.interaction(view_submission(form, APPROVER, reason)).status_code == 200
     card = batch_card(slack, message, "Not approved")
     assert "Not &lt;!here&gt; this quarter" in rendered(card)
     thread = lambda: slack.thread(CHANNEL, message["ts"])  # noqa: E731
