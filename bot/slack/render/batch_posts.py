@@ -18,7 +18,7 @@ from bot.slack.render.batch import (
 )
 from bot.slack.render.blocks import Block, Message, button, context, escape, link, section, shorten
 from bot.slack.render.card import reported_code
-from bot.slack.render.thread import CREDIT_NOTE, failure_post, stored_failure
+from bot.slack.render.thread import failure_post, stored_failure
 from storage.batch_models import BatchStatus, RowVerdict
 from storage.models import OutboxKind, ReplicaRequest, RequestStatus
 from storage.repository.batches import BatchView, RowState
@@ -76,7 +76,10 @@ def batch_row_post(
         code = reported_code(requests[0]) or ""
         retry = button("Retry these rows", BATCH_RETRY_ACTION, f"{batch.id}:{code}", primary=True)
         blocks.append({"type": "actions", "elements": [retry]})
-        blocks.append(context(CREDIT_NOTE))
+        blocks.append(context(
+            "A run that fails costs no credit. Please don't delete these replicas straight away: if they are "
+            "deleted right after the error, the refund may not register."
+        ))
         return Message(text=text, blocks=blocks)
     text = f"{mention} {len(requests)} rows of batch {batch.public_id} were not submitted: no answer in time."
     blocks = [
