@@ -290,6 +290,20 @@ def rearm_placed_cards(connection: Connection, request_ids: Sequence[int]) -> No
     connection.execute(statement)
 
 
+def rearm_batch_cards(connection: Connection, batch_ids: Sequence[int]) -> None:
+    """Render the cards of these batches once more, to their latest state."""
+    statement = (
+        update(_outbox)
+        .where(
+            _outbox.c.batch_id.in_(list(batch_ids)),
+            _outbox.c.kind == OutboxKind.BATCH_CARD.value,
+            _outbox.c.status != OutboxStatus.DEAD.value,
+        )
+        .values(version=_outbox.c.version + 1, status=OutboxStatus.PENDING.value, next_attempt_at=utcnow())
+    )
+    connection.execute(statement)
+
+
 def drop_delivered(connection: Connection, request_ids: Sequence[int]) -> None:
     """Forget the notifications of these requests that are done with (sent, or given up on)."""
     done = _outbox.c.status != OutboxStatus.PENDING.value

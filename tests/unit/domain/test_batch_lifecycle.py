@@ -4,8 +4,10 @@ the batch's card and keep only the posts that need someone; many failures of one
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -13,9 +15,9 @@ from bot.domain.batch import BatchLifecycle
 from bot.domain.drafts import request_fields
 from bot.domain.lifecycle import Failure, Lifecycle, Poll
 from bot.domain.requests import ReplicaDraft, Requester
-from storage.batch_models import BatchStatus, RowVerdict
-from storage.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow
-from storage.repository import batch_outbox, batch_work, batches, outbox
+from storage.batch_models import BatchRow, BatchStatus, RowVerdict
+from storage.models import OutboxKind, OutboxMessage, OutboxStatus, table, utcnow
+from storage.repository import batch_erasure, batch_outbox, batch_work, batches, erasure, outbox
 
 REQUESTER = Requester("U0REQ", "C0BATCH", "T0001")
 OWNER, OTHER = "worker-a", "worker-b"
@@ -166,3 +168,41 @@ def _ids(engine: Engine, batch_id: int) -> list[int]:
     statement = statement.order_by(col(OutboxMessage.id))
     with Session(engine) as session:
         return [i for i in session.exec(statement).all() if i is not None]
+
+
+def test_forgetting_a_person_blanks_their_batches_and_the_rows_of_their_face(engine: Engine) -> None:
+    _, batch_id = opened(engine, "Ana", "Bo")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(table(BatchRow)).where(table(BatchRow).c.name == "Bo").values(depicted_id="U0BO")
+        )
+    assert batch_erasure.forget(engine, "U0BO") == 1
+    ana, bo = batches.rows(engine, batch_id)
+    assert (ana.name, ana.photo_url) == ("Ana", "https://x/0.png")
+    assert (bo.name, bo.photo_url, bo.depicted_id) == ("", None, None)
+    assert batch_erasure.forget(engine, "U0REQ") == 3  # their batch, and both its rows
+    gone = batches.get(engine, batch_id)
+    assert gone is not None and gone.requester_id == ""
+    assert all(r.name == "" for r in batches.rows(engine, batch_id))
+    assert [v for k, _, v in queued(engine, batch_id) if k == OutboxKind.BATCH_CARD] == [3]  # re-rendered
+
+
+def test_purge_waits_for_the_batch_to_end_then_takes_it_with_its_requests(engine: Engine) -> None:
+    lifecycle, batch_id = opened(engine, "Ana", "Bo")
+    check_all(engine, lifecycle, batch_id)
+    lifecycle.submit(batch_id, "U0REQ")
+    requests = Lifecycle(engine)
+    ana, bo = submitted(engine, requests, batch_id)
+    poll = Poll(OWNER, utcnow(), utcnow())
+    requests.complete(ana, progress="100/100", thumbnail_video_url=None, poll=poll)
+    later = utcnow() + timedelta(days=1)
+    # Ana's request has ended, but her batch goes on: purging it would make her row again.
+    assert erasure.finished_before(engine, later, limit=10) == []
+    requests.fail(bo, Failure("HeadphonesError", None), poll=poll)
+    assert lifecycle.finish(batch_id) is not None
+    with engine.begin() as connection:
+        connection.execute(sa.update(table(OutboxMessage)).values(status=OutboxStatus.SENT.value))
+    assert erasure.finished_before(engine, later, limit=10) == [ana, bo]
+    assert erasure.drop_finished(engine, [ana, bo])[0] == 2
+    assert batch_erasure.drop_ended(engine, later) == 1
+    assert batches.get(engine, batch_id) is None
