@@ -72,20 +72,6 @@ def rows_to_submit(engine: Engine, *, limit: int = 500) -> list[int]:
         return [int(row[0]) for row in connection.execute(statement)]
 
 
-def claim_received(engine: Engine, *, owner: str, limit: int, lease_seconds: float = 300) -> list[int]:
-    """Requests made of batch rows that wait for their next gate (consent, the create)."""
-    waiting = sa.and_(
-        _requests.c.batch_id.is_not(None),
-        _requests.c.status == RequestStatus.RECEIVED.value,
-        _requests.c.checked_at.is_not(None),
-    )
-    rows = claim(
-        engine, _requests, waiting, _requests.c.id, owner=owner, now=utcnow(), limit=limit,
-        lease_seconds=lease_seconds,
-    )
-    return [row[0] for row in rows]
-
-
 def finishable(engine: Engine, ended: Sequence[str]) -> list[int]:
     """Submitted batches whose every ready row became a request that has ended (one of `ended`)."""
     going_on = sa.exists().where(

@@ -30,7 +30,7 @@ from bot.slack.render.answers import (
 from bot.slack.render.approval import REASON_REQUIRED, deny_form
 from bot.slack.render.audit import audit_message
 from bot.slack.render.batch import batch_card
-from bot.slack.render.batch_form import BATCH_FIELD_ERRORS, batch_modal, batch_sent
+from bot.slack.render.batch_form import BATCH_FIELD_ERRORS, batch_modal
 from bot.slack.render.batch_posts import (
     batch_approval_ask,
     batch_dm,
@@ -110,7 +110,6 @@ __all__ = [
     "batch_modal",
     "batch_post",
     "batch_row_post",
-    "batch_sent",
     "batch_status",
     "call_link",
     "completion_post",

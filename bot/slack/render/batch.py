@@ -6,7 +6,7 @@ reason); then Submit N / Cancel; then the counts by state. Names people typed ar
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.batch.problems import BatchFileRefused, FileProblem, RowCode, RowProblem
@@ -333,6 +333,3 @@ def file_refusal_text(refused: BatchFileRefused | None) -> str:
 def _plain(mrkdwn: str) -> str:
     return mrkdwn.replace("*", "").replace(":mag: ", "").replace("`", "")
 
-
-def rows_listed(states: Iterable[RowState]) -> list[RowState]:
-    return sorted(states, key=lambda s: s.row.row_number)

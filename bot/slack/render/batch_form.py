@@ -129,10 +129,6 @@ def _fitting(rows: str) -> str:
     return "".join(kept)
 
 
-def batch_sent(public_id: str) -> str:
-    return f"Got it — batch `{public_id}` is being checked; its card in the channel says how it goes."
-
-
 # --- refusals ----------------------------------------------------------------------------------------------
 
 _MOVED_ON = {
