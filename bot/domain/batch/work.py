@@ -31,7 +31,7 @@ from bot.domain.media import MediaStore
 from bot.domain.requests import SubmitError
 from bot.domain.submission import SubmissionService
 from bot.photos.refusals import PreflightRefusal
-from storage.batch_models import Batch
+from storage.batch_models import Batch, BatchRow
 from storage.db import Engine
 from storage.models import ReplicaRequest
 from storage.repository import batch_work, batches
@@ -113,6 +113,10 @@ class BatchWork:
                 self._refuse(batch, BatchFileRefused(problem, limit=MAX_BYTES))
             except BatchFileRefused as refused:
                 self._refuse(batch, refused)
+            except Exception:
+                # Slack down, a bug: read again once the lease runs out; the other steps go on meanwhile.
+                log.exception("batch %s: its file could not be read now", batch_id)
+                continue
             else:
                 values = csv_row_values(rows, batch.requester_id)
                 if self._lifecycle.read(batch_id, values, owner=self._owner) is not None:
@@ -132,12 +136,8 @@ class BatchWork:
 
         def check(row_id: int) -> bool:
             row = batches.row(self._engine, row_id)
-            if row is None:
-                return False
-            if row.batch_id not in cache:
-                cache[row.batch_id] = batches.get(self._engine, row.batch_id)
-            batch = cache[row.batch_id]
-            if batch is None:
+            batch = self._batch_of(row, cache) if row is not None else None
+            if row is None or batch is None:
                 return False
             self._between_steps()
             values = self._checker.check(batch, row)
@@ -158,12 +158,8 @@ class BatchWork:
 
         def submit(row_id: int) -> bool:
             row = batches.row(self._engine, row_id)
-            if row is None or row.request_id is not None:
-                return False
-            if row.batch_id not in cache:
-                cache[row.batch_id] = batches.get(self._engine, row.batch_id)
-            batch = cache[row.batch_id]
-            if batch is None:
+            batch = self._batch_of(row, cache) if row is not None else None
+            if row is None or batch is None or row.request_id is not None:
                 return False
             fields, decision = request_fields_of(batch, row)
             request = self._requests.receive_row(fields, row_id, decision=decision)
@@ -179,6 +175,12 @@ class BatchWork:
             return [row_ids.popleft() for _ in range(min(limit, len(row_ids)))]
 
         return self._drain(take, submit)
+
+    def _batch_of(self, row: BatchRow, cache: dict[int, Batch | None]) -> Batch | None:
+        """The row's batch, read once a pass (a benign race between workers reads it twice)."""
+        if row.batch_id not in cache:
+            cache[row.batch_id] = batches.get(self._engine, row.batch_id)
+        return cache[row.batch_id]
 
     def _proceed(self, request: ReplicaRequest) -> None:
         assert request.id is not None

@@ -5,6 +5,7 @@ reason); then Submit N / Cancel; then the counts by state. Names people typed ar
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -47,6 +48,7 @@ STATES: dict[str, tuple[RequestStatus, ...]] = {
     "no answer in time": (S.EXPIRED,),
     "deleted": (S.DELETED,),
 }
+_EMOJI = re.compile(r":[a-z_]+: ?")
 _STATE_OF = {status: name for name, statuses in STATES.items() for status in statuses}
 # Rows listed by reason in one message, at most (the rest are counted).
 _LISTED_REASONS = 12
@@ -331,5 +333,6 @@ def file_refusal_text(refused: BatchFileRefused | None) -> str:
 
 
 def _plain(mrkdwn: str) -> str:
-    return mrkdwn.replace("*", "").replace(":mag: ", "").replace("`", "")
+    """A headline for notifications and screen readers: no emoji codes, bold or code marks."""
+    return _EMOJI.sub("", mrkdwn).replace("*", "").replace("`", "")
 
