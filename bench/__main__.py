@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import harness, limits, operations, scenarios
+from bench import batches, harness, limits, operations, scenarios
 from bench.scenarios import Report, Row
 
-SCENARIOS = ("ack", "sweep", "reporting", "limits", "preflight", "metrics", "restart")
+SCENARIOS = ("ack", "sweep", "reporting", "limits", "preflight", "metrics", "restart", "batch")
 
 
 def table(rows: list[Row]) -> str:
@@ -134,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
                 poll_interval=5 if quick else 10,
                 outcome_seconds=30 if quick else 60,
             )
+        if "batch" in only:
+            print("batch …", file=sys.stderr, flush=True)
+            # One process on SQLite, three sharing PostgreSQL; Tavus' check answering in a second.
+            for db, processes in (("sqlite", 1), ("postgres", 3)):
+                batches.batch(
+                    world, report, db=db, rows=100 if quick else 500, latency=1.0, concurrency=8,
+                    processes=processes, poll_interval=10,
+                )
     report.details["seconds"] = time.monotonic() - began
 
     print()

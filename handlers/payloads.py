@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.batch.problems import BatchGone
 from bot.domain.errors import RequestGone
 from bot.domain.requests import Requester
-from bot.slack.files import SlackFile, photo_files
+from bot.slack.files import SlackFile, csv_files, photo_files
 
 Payload = dict[str, Any]
 
@@ -59,6 +60,16 @@ def request_id_of(value: str) -> int:
         raise RequestGone() from None
 
 
+def batch_id_of(value: str) -> tuple[int, str | None]:
+    """The batch a button names by its value (`12`, or `12:<cause>` for some of its rows); BatchGone when
+    the value is not one."""
+    number, sep, rest = value.partition(":")
+    try:
+        return int(number), rest if sep else None
+    except ValueError:
+        raise BatchGone() from None
+
+
 @dataclass(frozen=True)
 class PhotoMessage:
     """A message for the bot (a mention, or a DM): its text with the mentions taken out, and its photos."""
@@ -70,6 +81,8 @@ class PhotoMessage:
     photos: tuple[SlackFile, ...]
     # Keys of this delivery: Slack retries, and one upload can arrive as app_mention and message.
     delivery_keys: tuple[str, ...]
+    # CSV files: a batch.
+    sheets: tuple[SlackFile, ...] = ()
 
     @classmethod
     def read(cls, event: Payload, body: Payload) -> PhotoMessage | None:
@@ -85,6 +98,7 @@ class PhotoMessage:
             text=_MENTION.sub("", event.get("text") or ""),
             photos=tuple(photo_files(event.get("files"))),
             delivery_keys=tuple(keys),
+            sheets=tuple(csv_files(event.get("files"))),
         )
 
 
@@ -231,6 +245,50 @@ class SampleVideoForm:
             request_id=str(place.get("request_id", "")),
             channel_id=str(place.get("channel_id", "")),
             script=script if isinstance(script, str) else "",
+        )
+
+
+@dataclass(frozen=True)
+class BatchForm:
+    """The batch form, as submitted: the files attached (one CSV, or photos), the rows pasted, the names
+    given to the photos (one a line), and the voice and model for them; where it was opened."""
+
+    user_id: str
+    team_id: str | None
+    channel_id: str
+    files: tuple[Payload, ...]
+    rows: str | None
+    names: tuple[str, ...]
+    voice: str | None
+    model: str | None
+
+    @staticmethod
+    def place(channel_id: str) -> str:
+        return json.dumps({"channel_id": channel_id})
+
+    @classmethod
+    def read(cls, body: Payload, view: Payload) -> BatchForm:
+        values: Payload = view["state"]["values"]
+
+        def typed(block_id: str) -> str | None:
+            value = (values.get(block_id, {}).get("value", {}) or {}).get("value")
+            return value if isinstance(value, str) and value.strip() else None
+
+        def chosen(block_id: str) -> str | None:
+            option = (values.get(block_id, {}).get("value", {}) or {}).get("selected_option")
+            return str(option.get("value")) if isinstance(option, dict) else None
+
+        place = json.loads(view.get("private_metadata") or "{}")
+        return cls(
+            user_id=body["user"]["id"],
+            team_id=(body.get("team") or {}).get("id"),
+            channel_id=str(place.get("channel_id") or ""),
+            files=tuple(values.get("file", {}).get("files", {}).get("files") or []),
+            rows=typed("rows"),
+            # One a line, in the photos' order: an empty line keeps that photo's file name.
+            names=tuple(line.strip() for line in (typed("names") or "").splitlines()),
+            voice=chosen("voice"),
+            model=chosen("model"),
         )
 
 

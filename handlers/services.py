@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.access import Access
 from bot.domain.audit import Audit
+from bot.domain.batch import Batches
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.domain.deletion import DeletionService
 from bot.domain.erasure import Erasure
@@ -53,6 +54,8 @@ class Services:
     try_face: TryFace | None = None
     # `/replica forget` (admins).
     erasure: Erasure | None = None
+    # Many requests at once: a CSV or a handful of photos, one card.
+    batches: Batches | None = None
 
     @property
     def faces(self) -> tuple[str, ...]:
@@ -62,6 +65,11 @@ class Services:
             return ()
         outside = () if rules.likeness_outside == "deny" else ("outside",)
         return ("self", "colleague", *outside)
+
+    def batch_service(self) -> Batches:
+        if self.batches is None:
+            raise RuntimeError("batches are not wired in this runtime")
+        return self.batches
 
     def answers(self) -> Waits:
         if self.waits is None:

@@ -189,6 +189,9 @@ class ReplicaRequest(SQLModel, table=True):
     # The photo the bot hosts for this request (its media key) and a small copy shown to the people asked.
     photo_key: str | None = None
     thumbnail_url: str | None = Field(default=None, sa_column=Column(Text))
+    # The batch this request is a row of (`storage.batch_models`): no card of its own, its posts go in the
+    # batch message's thread.
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
 
 
 class OutboxKind(StrEnum):
@@ -226,6 +229,17 @@ class OutboxKind(StrEnum):
     CALL_STARTED = "call_started"
     CALL_ENDED = "call_ended"
     CALL_NOT_STARTED = "call_not_started"
+    # A batch (`batch_id`, no request): its one card, the approvers' messages for it, the summary in its
+    # thread once every row has ended, the requester's one DM, and an approver's no.
+    BATCH_CARD = "batch_card"
+    BATCH_APPROVAL_ASK = "batch_approval_ask"
+    BATCH_SUMMARY = "batch_summary"
+    BATCH_DM = "batch_dm"
+    BATCH_DENIED = "batch_denied"
+
+
+# The cards: one message per request (or batch), edited in place, refreshed within chat.update's budget.
+CARDS = (OutboxKind.CARD, OutboxKind.BATCH_CARD)
 
 
 class OutboxStatus(StrEnum):
@@ -242,7 +256,14 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    request_id: int = Field(foreign_key="replica_request.id", index=True)
+    # The request it is about; None for a batch's own rows (its card, summary, DM).
+    request_id: int | None = Field(default=None, foreign_key="replica_request.id", index=True)
+    # Set for everything posted where a batch is followed: the batch's own rows, and the thread posts of
+    # its requests (they have no card: their posts go in the batch message's thread).
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    # When several rows' posts of one kind and cause are told in one post (many failures at once): the
+    # outbox id of the row whose post carries them all.
+    group_lead: int | None = None
     kind: str
     # Which one, where a request has several rows of one kind (one per approver, per sample video, …);
     # None for the kinds a request has once.

@@ -1,11 +1,12 @@
 """The lifecycle diagrams in docs/architecture.md are drawn from the lifecycles' own transition tables (a
-request's, a sample video's, a test call's); `make diagram` redraws them, and tests/unit/test_architecture.py
-fails when a drawing is out of date."""
+request's, a sample video's, a test call's, a batch's); `make diagram` redraws them, and
+tests/unit/test_architecture.py fails when a drawing is out of date."""
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from bot.domain.batch import BATCH_TRANSITIONS
 from bot.domain.diagram import state_diagram
 from bot.domain.transitions import TRANSITIONS, Transition
 from bot.domain.try_face import CALL_TRANSITIONS, VIDEO_TRANSITIONS
@@ -43,6 +44,7 @@ DIAGRAMS = (
     Diagram("lifecycle diagram", "bot/domain/lifecycle.py", TRANSITIONS, "reply to the requester"),
     Diagram("sample video diagram", JOBS, VIDEO_TRANSITIONS, "reply to the clicker"),
     Diagram("test call diagram", JOBS, CALL_TRANSITIONS, "reply to the clicker"),
+    Diagram("batch diagram", "bot/domain/batch/lifecycle.py", BATCH_TRANSITIONS, "reply to the clicker"),
 )
 
 

@@ -1,5 +1,6 @@
-"""The lifecycles as pictures: `make diagram` draws each transition table (a request's, a sample video's, a
-test call's) into docs/architecture.md, and a test fails when a drawing no longer matches its table."""
+"""The lifecycles as pictures: `make diagram` draws each transition table (a request's, a sample video's,
+a test call's, a batch's) into docs/architecture.md, and a test fails when a drawing no longer matches its
+table."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ _QUEUED_NAMES = {
     OutboxKind.CALL_STARTED: "call started post",
     OutboxKind.CALL_ENDED: "call ended post",
     OutboxKind.CALL_NOT_STARTED: "not-started post",
+    OutboxKind.BATCH_CARD: "card",
+    OutboxKind.BATCH_APPROVAL_ASK: "approvers' messages",
+    OutboxKind.BATCH_SUMMARY: "summary post",
+    OutboxKind.BATCH_DM: "DM to the requester",
+    OutboxKind.BATCH_DENIED: "not-approved post",
 }
 
 

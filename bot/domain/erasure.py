@@ -27,7 +27,7 @@ from bot.domain.transitions import WITHDRAW
 from bot.tavus import TavusClient, TavusError, TavusNotFound
 from storage.db import Engine
 from storage.models import TERMINAL, WAITING_FOR_OTHERS, RequestStatus, utcnow
-from storage.repository import erasure, replica_requests
+from storage.repository import batch_erasure, erasure, replica_requests
 from storage.repository.erasure import Involvement
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class Forgotten:
 class Purged:
     requests: int
     photos: int
+    # Ended batches whose requests were all purged.
+    batches: int = 0
 
 
 class Erasure:
@@ -113,11 +115,13 @@ class Erasure:
         photos = self._media.erase(chosen) if self._media is not None and chosen else 0
         done = erasure.erase(self._engine, person, chosen)
         photos += done.photos
+        # A batch's rows hold copies of what its requests hold: their face, their name, their link.
+        mentions = done.mentions + batch_erasure.forget(self._engine, person)
         log.info(
             "forgot a person: %d requests, %d mentions, %d photos, %d faces at Tavus; %d left",
-            done.requests, done.mentions, photos, len(faces), len(left),
+            done.requests, mentions, photos, len(faces), len(left),
         )
-        return Forgotten(person, done.requests, done.mentions, photos, tuple(faces), tuple(left))
+        return Forgotten(person, done.requests, mentions, photos, tuple(faces), tuple(left))
 
     def _stop(self, involved: Involvement, person: str, by: str) -> Left | None:
         """End a request in progress so it can be forgotten: None when done, else why it was left."""
@@ -162,6 +166,10 @@ class Erasure:
             dropped, dropped_photos = erasure.drop_finished(self._engine, ids)
             requests += dropped
             photos += dropped_photos
-        log.info("purged %d finished requests and %d photos that ended before %s", requests, photos, cutoff)
-        return Purged(requests, photos)
+        batches = batch_erasure.drop_ended(self._engine, cutoff)
+        log.info(
+            "purged %d finished requests, %d photos and %d batches that ended before %s",
+            requests, photos, batches, cutoff,
+        )
+        return Purged(requests, photos, batches)
 

@@ -33,6 +33,7 @@ from bot.domain.transitions import (
     PREVIEW,
     PREVIEW_LOST,
     PROGRESS,
+    QUIET_IN_BATCH,
     RECEIVE,
     REFUSE,
     STALL,
@@ -99,6 +100,18 @@ class Lifecycle:
         if received_id is None:
             return replica_requests.insert(self._engine, {**fields, "status": transition.target_status})
         return self.move(transition, received_id, fields)
+
+    def receive_row(
+        self, fields: Mapping[str, Any], row_id: int, *, decision: Mapping[str, Any] | None = None
+    ) -> ReplicaRequest | None:
+        """A submitted batch's row becomes a request, checked already and waiting for its next gate;
+        exactly one per row (None: another worker made it). `decision`: the batch's approval, recorded for
+        this request too."""
+        values = {**fields, "status": RECEIVE.target_status}
+        request = replica_requests.insert_for_row(self._engine, values, row_id, decision=decision)
+        if request is not None:
+            self._on_queued()
+        return request
 
     def ask_consent(
         self, request_id: int, values: Mapping[str, Any], depicted_id: str
@@ -283,6 +296,10 @@ class Lifecycle:
         addressed = {note.kind for note in notes}
         assert addressed <= set(transition.queues), f"{transition.name} does not queue {addressed}"
         queue: list[OutboxKind | Queued] = [*notes, *(k for k in transition.queues if k not in addressed)]
+        # A request is a batch's row from the moment it is written, or never.
+        batch_id = replica_requests.batch_of(self._engine, request_id)
+        if batch_id is not None:
+            queue = [n for n in queue if (n.kind if isinstance(n, Queued) else n) not in QUIET_IN_BATCH]
         moved = replica_requests.transition(
             self._engine,
             request_id,
@@ -295,6 +312,7 @@ class Lifecycle:
             decision=decision,
             release_lease_of=release_lease_of,
             requester_id=requester_id,
+            batch_id=batch_id,
         )
         if moved is not None and (transition.queues or transition.card or transition.rearms):
             self._on_queued()

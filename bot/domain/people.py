@@ -4,11 +4,19 @@ What the domain needs to know about them comes through `Directory` (Slack's user
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain.errors import NoApprover, PersonCannotConsent, PersonProblem
+
+# How Slack writes a user (`<@U123|ana>` or `<@U123>`), and a bare user id.
+_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# The words that say whose face it is without naming a colleague (`for=me`, `for=outside`).
+SELF_WORDS = frozenset({"me", "myself"})
+OUTSIDE_WORDS = frozenset({"outside", "synthetic"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,18 @@ class Directory(Protocol):
     def group_members(self, group_id: str) -> tuple[str, ...]:
         """The members of a user group (S…); empty if there is no such group."""
         ...
+
+    def user_by_email(self, email: str) -> str | None:
+        """The user id of the person with this e-mail address, or None if nobody has it."""
+        ...
+
+
+def person_of(text: str) -> str | None:
+    """The user a word names: Slack's mention (`<@U123|ana>`, `<@U123>`) or a bare id (`U123`)."""
+    mention = _USER_MENTION.match(text.strip())
+    if mention:
+        return mention.group(1)
+    return text.strip() if _USER_ID.match(text.strip()) else None
 
 
 def require_person(directory: Directory, user_id: str) -> Person:

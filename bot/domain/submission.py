@@ -177,13 +177,13 @@ class SubmissionService:
     def submit_link(self, draft: ReplicaDraft) -> Outcome:
         """A photo or video the requester linked to: checked here, downloaded by Tavus."""
         try:
-            photo = self._check_links(draft)
+            photo = self.check_links(draft)
         except PreflightRefusal as refusal:
             log.info("preflight refused %s: %s", draft.requester.user_id, refusal.reason)
             return self.reject(draft, refusal)
-        if (problem := self._face_problem(draft)) is not None:
+        if (problem := self.face_problem(draft)) is not None:
             return self.reject(draft, problem)
-        findings = self._look_at(photo.data) if photo is not None else None
+        findings = self.look_at(photo.data) if photo is not None else None
         if findings and self._rules.photo_check == "strict":
             return self.reject(draft, PhotoFlagged(findings))
         return self._checked(draft, photo, findings, train_image_url=draft.image_url)
@@ -197,9 +197,9 @@ class SubmissionService:
         except PreflightRefusal as refusal:
             log.info("upload refused for %s: %s", draft.requester.user_id, refusal.reason)
             return self.reject(draft, refusal)
-        if (problem := self._face_problem(draft)) is not None:
+        if (problem := self.face_problem(draft)) is not None:
             return self.reject(draft, problem)
-        findings = self._look_at(data)
+        findings = self.look_at(data)
         if findings and self._rules.photo_check == "strict":
             # Refused before anything is stored.
             return self.reject(draft, PhotoFlagged(findings))
@@ -218,7 +218,7 @@ class SubmissionService:
             raise refusal
         return Superseded()
 
-    def _face_problem(self, draft: ReplicaDraft) -> PersonCannotConsent | None:
+    def face_problem(self, draft: ReplicaDraft) -> PersonCannotConsent | None:
         """Why the colleague named as the face cannot be asked (not a real, active person), if so."""
         if draft.likeness != Likeness.COLLEAGUE or draft.depicted_id is None:
             return None
@@ -262,7 +262,7 @@ class SubmissionService:
         step = self.gatekeeper.advance(request, received_id=request.id)
         return self.send_to_tavus(step.request) if isinstance(step, Ready) else step
 
-    def _look_at(self, photo: bytes) -> tuple[Finding, ...] | None:
+    def look_at(self, photo: bytes) -> tuple[Finding, ...] | None:
         """The offline photo check (None when switched off). Only an advisory: Tavus decides."""
         if self._rules.photo_check == "off":
             return None
@@ -360,7 +360,7 @@ class SubmissionService:
         log.info("request %s created replica %s", request.id, replica_id)
         return Submitted(started)
 
-    def _check_links(self, draft: ReplicaDraft) -> Photo | None:
+    def check_links(self, draft: ReplicaDraft) -> Photo | None:
         """Check what Tavus will download (raising PreflightRefusal); the photo's bytes and type, if any."""
         for url in (draft.video_url, draft.consent_url):
             if url:

@@ -154,6 +154,14 @@ DELETE = Transition(
     answered=True,
 )
 
+# A request that is a row of a batch has no card of its own (its moves re-render the batch's card) and
+# tells its thread only what needs someone: a failure, a colleague's answer. That it is ready is said on
+# the batch's card and in its summary, and the requester hears once, when the whole batch has ended.
+QUIET_IN_BATCH = frozenset((
+    OutboxKind.COMPLETION, OutboxKind.PREVIEW_READY, OutboxKind.TUNED, OutboxKind.TUNING_FAILED,
+    OutboxKind.STUCK, OutboxKind.REQUESTER_DM,
+))
+
 TRANSITIONS: tuple[Transition[RequestStatus], ...] = (
     RECEIVE, HOLD, SUBMIT, REFUSE, GIVE_UP, CONFIRM, CANCEL, ASK_CONSENT, UNREACHABLE, ALLOW, DECLINE,
     DECLINE_NOTE, ASK_APPROVAL, APPROVE, DENY, EXPIRE, WITHDRAW, CREATE_FAILED, START, PROGRESS, STALL,

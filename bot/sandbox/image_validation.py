@@ -62,6 +62,11 @@ class ValidationEmulator:
         self._verdicts: deque[_Verdict] = deque()
         self._outages: dict[str, tuple[Outage, float]] = {}
         self.fixed = 0
+        # How long each check takes to answer (a realistic latency, for the batch benchmark), and how many
+        # were in flight at once at most (whether a batch floods Tavus).
+        self.latency = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     # --- control -------------------------------------------------------------------------------------
 
@@ -90,11 +95,20 @@ class ValidationEmulator:
                 else:
                     self._outages[path] = (mode, seconds)
 
+    def set_latency(self, seconds: float) -> None:
+        """Every check answers after `seconds` (0: at once)."""
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        with self._lock:
+            self.latency = seconds
+
     def reset(self) -> None:
         with self._lock:
             self._verdicts.clear()
             self._outages.clear()
             self.fixed = 0
+            self.latency = 0.0
+            self.max_in_flight = 0
 
     # --- the fixer, on create -------------------------------------------------------------------------
 
@@ -125,6 +139,7 @@ class ValidationEmulator:
             Route(LEGACY_PATH, wrap(self._legacy), methods=["POST"]),
             Route("/_emulator/image-validation", self._ctl_script, methods=["POST"]),
             Route("/_emulator/image-validation/outage", self._ctl_outage, methods=["POST"]),
+            Route("/_emulator/image-validation/latency", self._ctl_latency, methods=["POST", "GET"]),
         ]
 
     async def _faces(self, request: Request, body: Any) -> Response:
@@ -149,6 +164,16 @@ class ValidationEmulator:
         problem = _body_problem(body)
         if problem is not None:
             return JSONResponse({"message": problem}, status_code=400)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            latency = self.latency
+        try:
+            if latency:
+                await asyncio.sleep(latency)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         verdict = self._take()
         failed = verdict.failed if verdict else frozenset()
         checks = [
@@ -176,6 +201,16 @@ class ValidationEmulator:
         except (ValueError, TypeError) as exc:
             return JSONResponse({"message": str(exc)}, status_code=400)
         return JSONResponse({"ok": True})
+
+    async def _ctl_latency(self, request: Request) -> Response:
+        """POST {"seconds": 1.5} sets the latency; GET says it, and the most checks in flight at once."""
+        if request.method == "POST":
+            try:
+                self.set_latency(float((await request.json() or {}).get("seconds", 0)))
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"message": str(exc)}, status_code=400)
+        with self._lock:
+            return JSONResponse({"seconds": self.latency, "max_in_flight": self.max_in_flight})
 
     async def _ctl_outage(self, request: Request) -> Response:
         try:

@@ -80,6 +80,7 @@ DEFAULT_TIERS: dict[str, tuple[float, int]] = {
     "views.publish": TIER_4,
     "files.info": TIER_4,
     "users.info": TIER_4,
+    "users.lookupByEmail": TIER_3,
     "usergroups.users.list": TIER_2,
     "reactions.add": TIER_3,
 }
@@ -92,7 +93,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 # What manifest.yml asks for (a unit test keeps the two equal): a bot token installed from it has these.
 MANIFEST_SCOPES = (
     "app_mentions:read", "channels:history", "groups:history", "chat:write", "commands", "files:read",
-    "im:history", "im:read", "im:write", "users:read", "usergroups:read",
+    "im:history", "im:read", "im:write", "users:read", "usergroups:read", "users:read.email",
 )
 
 _SIGN_IN_PAGE = """<!DOCTYPE html>
@@ -317,6 +318,7 @@ class SlackFake:
             "views.publish": self._views_publish,
             "files.info": self._files_info,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "usergroups.users.list": self._usergroups_users_list,
             "reactions.add": self._reactions_add,
         }
@@ -352,6 +354,8 @@ class SlackFake:
         # exist only once given (`set_usergroup`).
         self._people: dict[str, Json] = {}
         self._usergroups: dict[str, list[str]] = {}
+        # E-mail addresses of people (users.lookupByEmail), lower-cased; none unless given (`set_email`).
+        self._emails: dict[str, str] = {}
 
     # ------------------------------------------------------------------ inspection
 
@@ -523,6 +527,11 @@ class SlackFake:
         not exist (`user_not_found`), an app's bot user (`is_bot`), or a deactivated account (`deleted`)."""
         with self._lock:
             self._people[user_id] = {"exists": exists, "is_bot": is_bot, "deleted": deleted}
+
+    def set_email(self, email: str, user_id: str) -> None:
+        """The person whose address `email` is, for users.lookupByEmail."""
+        with self._lock:
+            self._emails[email.strip().lower()] = user_id
 
     def set_usergroup(self, group_id: str, users: list[str]) -> None:
         """A user group (S…) and its members, for usergroups.users.list."""
@@ -1142,6 +1151,19 @@ class SlackFake:
         if group not in self._usergroups:
             raise _ApiError("no_such_subteam")
         return {"users": list(self._usergroups[group])}
+
+    def _users_lookup_by_email(self, params: Json) -> Json:
+        """As Slack documents it: needs `users:read.email`; `users_not_found` for an address nobody in the
+        workspace has; otherwise the same user object as users.info, with the address in its profile."""
+        if "users:read.email" not in self.scopes:
+            raise _ApiError("missing_scope", needed="users:read.email", provided=",".join(self.scopes))
+        email = str(_required(params, "email", "invalid_email")).strip().lower()
+        user_id = self._emails.get(email)
+        if user_id is None:
+            raise _ApiError("users_not_found")
+        user = self._users_info({"user": user_id})["user"]
+        user["profile"]["email"] = email
+        return {"user": user}
 
     def _users_info(self, params: Json) -> Json:
         user_id = str(_required(params, "user", "user_not_found"))

@@ -36,6 +36,7 @@ MANIFEST_SCOPES = (
     "im:write",
     "users:read",
     "usergroups:read",
+    "users:read.email",
 )
 _TIMEOUT = 10
 REINSTALL = "add them under OAuth & Permissions (or recreate the app from manifest.yml), then reinstall it"

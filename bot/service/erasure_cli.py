@@ -43,9 +43,10 @@ def purge_finished(settings: Settings, older_than: timedelta, said: str) -> str:
         purged = _erasure(settings, engine, None).purge(older_than)
     finally:
         engine.dispose()
+    batches = f", and {purged.batches} ended batches" if purged.batches else ""
     return (
         f"purged {purged.requests} finished requests that ended more than {said.strip()} ago, "
-        f"with {purged.photos} stored photos"
+        f"with {purged.photos} stored photos{batches}"
     )
 
 

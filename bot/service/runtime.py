@@ -33,6 +33,7 @@ from bot.domain.try_face import Faces, JobLifecycle, SampleVideos, TestCalls, Tr
 from bot.domain.waits import Waits
 from bot.photos.offline_check import available_detector
 from bot.service.after_ack import AfterAck
+from bot.service.batch_wiring import BatchParts, build_batches
 from bot.service.media import build_media_store
 from bot.service.metrics import Metrics
 from bot.service.scheduler import SWEEP_JOB, Scheduler, Throttle
@@ -75,6 +76,7 @@ class Runtime:
     metrics: Metrics
     # Set when the process hands its work over: background work takes nothing new from then on.
     stopping: threading.Event
+    batches: BatchParts | None = None
 
     def start(self) -> None:
         """Bring the schema to the newest revision and start the background work (raises DatabaseError
@@ -96,6 +98,9 @@ class Runtime:
             self.after_ack.close()
         self.kicks.cancel()
         self.scheduler.shutdown()
+        if self.batches is not None:
+            self.batches.kicks.cancel()
+            self.batches.work.close()
         self.tavus.close()
         self.engine.dispose()
 
@@ -149,11 +154,10 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
     # Who a colleague named as the face is, and who is in an approvers' group: asked while someone waits.
     directory_client = slack_client(token, api_url, retry_rate_limits=True, observe=metrics.slack_call)
     directory = SlackDirectory(directory_client)
+    tavus_check = TavusPhotoCheck(_image_validator(settings, tavus, metrics), on_check=metrics.image_checked)
     submission = SubmissionService(
         rules, engine, lifecycle, tavus, media,
-        tavus_check=TavusPhotoCheck(
-            _image_validator(settings, tavus, metrics), on_check=metrics.image_checked
-        ),
+        tavus_check=tavus_check,
         # The photo checks (CPU, then a round trip to Tavus) sit in the middle of the work after an ack:
         # a burst of new requests that arrives meanwhile is acked first (docs/benchmarks.md).
         between_steps=after_ack.yield_to_acks,
@@ -202,13 +206,12 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         also=(try_face.videos, try_face.calls),
         stopping=stopping,
     )
-    intake = Intake(
-        submission,
-        recovery,
-        SlackFileDownloader(token, api_url, max_bytes=settings.max_image_bytes),
-        catalogue,
-        slack=slack,
-        run_later=after_ack.submit,
+    downloader = SlackFileDownloader(token, api_url, max_bytes=settings.max_image_bytes)
+    intake = Intake(submission, recovery, downloader, catalogue, slack=slack, run_later=after_ack.submit)
+    batch_parts = build_batches(
+        settings, engine, scheduler=scheduler, lifecycle=lifecycle, on_queued=kicks, submission=submission,
+        tavus_check=tavus_check, access=access, slack=slack, downloader=downloader, directory=directory,
+        media=media, after_ack=after_ack, owner=owner, stopping=stopping,
     )
 
     def reconcile() -> None:
@@ -251,6 +254,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         audit=Audit(engine, access),
         try_face=try_face,
         erasure=Erasure(engine, lifecycle, tavus, access, media),
+        batches=batch_parts.batches,
     )
     return Runtime(
         settings=settings,
@@ -268,6 +272,7 @@ def build_runtime(settings: Settings, *, socket_mode: bool = False) -> Runtime:
         owner=owner,
         metrics=metrics,
         stopping=stopping,
+        batches=batch_parts,
     )
 
 
@@ -307,7 +312,8 @@ def _image_validator(settings: Settings, tavus: TavusClient, metrics: Metrics) -
         settings.secret("tavus_api_key"),
         timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
         max_attempts=1,
-        max_connections=4,
+        # A batch checks this many rows at once; a request waiting for a connection would time out.
+        max_connections=max(4, settings.batch_concurrency),
         paths=tavus.paths,
         observe=metrics.tavus_call,
     )

@@ -55,6 +55,13 @@ class Scheduler:
     def start(self) -> None:
         self._scheduler.start()
 
+    def kick(self, name: str) -> None:
+        """Run job `name` soon rather than at its next interval (a run in progress finishes first)."""
+        if self.running:
+            job = self._scheduler.get_job(name)
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
     def kick_delivery(self) -> None:
         """Deliver soon rather than at the next interval (something new is in the outbox)."""
         with self._delivery_lock:
@@ -63,10 +70,7 @@ class Scheduler:
                 # per kick; the running pass goes round once more instead.
                 self._deliver_again = True
                 return
-        if self.running:
-            job = self._scheduler.get_job(DELIVER_JOB)
-            if job is not None:
-                job.modify(next_run_time=datetime.now(UTC))
+        self.kick(DELIVER_JOB)
 
     def _run_delivery(self) -> None:
         with self._delivery_lock:

@@ -210,6 +210,12 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    # --- batches: many requests at once (README.md#batches) ---------------------------------------------
+    # The most rows a batch's CSV may have (and 1 MB).
+    batch_max_rows: int = Field(default=500, ge=1, le=5000)
+    # Rows one process checks (and then submits) at once; each check may ask Tavus' image check.
+    batch_concurrency: int = Field(default=8, ge=1, le=64)
+
     # --- polling Tavus (the figures behind the defaults are in docs/benchmarks.md) --------------------
     # Replicas polled at once by one process (Tavus answers in tens to hundreds of milliseconds).
     poll_concurrency: int = Field(default=32, ge=1, le=256)

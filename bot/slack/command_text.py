@@ -10,12 +10,13 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from bot.domain.people import OUTSIDE_WORDS, SELF_WORDS, person_of
 from bot.domain.requests import CreateArgs
 from storage.models import Likeness
 
 SUBCOMMANDS = (
-    "create", "status", "list", "delete", "explain", "errors", "voices", "video", "talk", "audit", "forget",
-    "help",
+    "create", "batch", "status", "list", "delete", "explain", "errors", "voices", "video", "talk", "audit",
+    "forget", "help",
 )
 
 # Slack clients turn straight quotes into curly ones as people type.
@@ -30,13 +31,9 @@ _VIDEO = re.compile(r"^\s*video(?:\s+(\S+))?(?:\s+(.*?))?\s*$", re.S | re.I)
 INCLUDE_ACTIVE = "--include-active"
 
 CREATE_KEYS = {"voice", "name", "video", "consent", "image", "model", "for"}
-# How Slack writes a user in text (`<@U123|ana>` or `<@U123>`), a bare id, and what is not a person.
-_USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+# How Slack writes a user in a message's text, and what is not a person (`person_of` reads one).
 _ANY_USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _NOT_A_PERSON = re.compile(r"^<(?:#C|#G|!)[^>]*>$")
-_SELF_WORDS = {"me", "myself"}
-_OUTSIDE_WORDS = {"outside", "synthetic"}
 
 
 class CommandError(ValueError):
@@ -162,14 +159,6 @@ def create_args(command: ParsedCommand) -> CreateArgs:
     )
 
 
-def person_of(text: str) -> str | None:
-    """The user a word names: Slack's mention (`<@U123|ana>`, `<@U123>`) or a bare id (`U123`)."""
-    mention = _USER_MENTION.match(text.strip())
-    if mention:
-        return mention.group(1)
-    return text.strip() if _USER_ID.match(text.strip()) else None
-
-
 def whose_face(value: str) -> tuple[Likeness, str | None]:
     """`for=` read: `me`, one person (`<@U123|ana>`, `<@U123>` or `U123`), or `outside`; the user id for a
     colleague. Whether that id is a real, active person is the domain's to check."""
@@ -178,9 +167,9 @@ def whose_face(value: str) -> tuple[Likeness, str | None]:
     if len(people) > 1:
         raise CommandError("for_several")
     word = text.lower()
-    if word in _SELF_WORDS:
+    if word in SELF_WORDS:
         return Likeness.SELF, None
-    if word in _OUTSIDE_WORDS:
+    if word in OUTSIDE_WORDS:
         return Likeness.OUTSIDE, None
     if _NOT_A_PERSON.match(text):
         raise CommandError("for_not_a_person")

@@ -25,6 +25,8 @@ from bot import log_context
 from bot.domain.catalogue import DEFAULT_DOCS_BASE_URL, Catalogue
 from bot.slack import render
 from bot.slack.addressed import AddressedMessages, DirectMessages, is_user
+from bot.slack.batch_delivery import BatchDelivery
+from bot.slack.delivery_failures import failed
 from bot.slack.exactly_once import LostLease, OncePoster
 from bot.slack.home_tab import HomePublisher, HomeRefreshes
 from bot.slack.pacing import UPDATE, NotNow, PacedCalls, Pacer
@@ -38,19 +40,6 @@ from storage.repository.leases import ANY_TEAM
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 20
-MAX_BACKOFF_SECONDS = 300
-# Errors Slack will keep giving, however often we retry (PERMANENT_ERRORS); of those, the ones about the
-# channel rather than the message (FALLBACK_ERRORS): the requester's DM can still take it.
-FALLBACK_ERRORS = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "restricted_action", "cant_update_message",
-    "message_not_found",
-})
-PERMANENT_ERRORS = FALLBACK_ERRORS | {
-    "msg_too_long", "invalid_blocks", "no_text", "invalid_arguments",
-    # conversations.open for someone's DM
-    "user_not_found", "user_disabled", "user_not_visible", "cannot_dm_bot",
-}
 # How long a note waits for the post it points at.
 WAIT_SECONDS = 2
 # What Tavus told us, as posted in the thread: how long each waited is measured (`on_outcome_posted`).
@@ -104,6 +93,12 @@ class Deliverer:
             client, self._calls, self._poster, self._dms, catalogue, record=self._record_addressed
         )
         self._on_unreachable = on_unreachable
+        self._batches = BatchDelivery(
+            engine, client, catalogue, calls=self._calls, poster=self._poster, dms=self._dms,
+            permalinks=self._permalinks, owner=owner, lease_seconds=lease_seconds,
+            defer=lambda outbox_id, seconds: self._defer(outbox_id, seconds=seconds),
+            on_posted=self._told, on_card=self._refresh_home_of, notify_requester_dm=notify_requester_dm,
+        )
         # Rows held back by each workspace budget in this pass: the next one comes back after them.
         self._queued: Counter[str] = Counter()
         self._queue_lock = threading.Lock()
@@ -186,9 +181,15 @@ class Deliverer:
         loaded = outbox.load_for_delivery(self._engine, outbox_id)
         if loaded is None:
             return
-        row, request, original, job = loaded
+        row, request, original, job, batch = loaded
         if row.status != OutboxStatus.PENDING or row.lease_owner != self._owner:
             return
+        if batch is not None:
+            # Posted where the batch is followed: its card, its thread, its approvers, its requester.
+            with log_context.about(request_id=row.request_id, team=batch.team_id, channel=batch.channel_id):
+                self._batches.deliver(loaded)
+            return
+        assert request is not None
         place = request.card_channel_id or request.channel_id
         with log_context.about(request_id=request.id, replica_id=request.replica_id, team=request.team_id,
                                channel=place):
@@ -316,10 +317,14 @@ class Deliverer:
         self._record_sent(row, self._poster.post(row, dm, note, thread_ts=None, team=request.team_id))
 
     def _refresh_home(self, request: ReplicaRequest, user_id: str | None = None) -> None:
+        if not erasure.erased(request):
+            self._refresh_home_of(user_id or request.requester_id, request.team_id)
+
+    def _refresh_home_of(self, user_id: str, team: str | None) -> None:
         # Collected, then published once per user after the pass, within the views.publish budget: a burst
         # of card updates for one requester is one views.publish, not one each.
-        if self._homes is not None and not erasure.erased(request):
-            self._homes.add(user_id or request.requester_id, request.team_id or ANY_TEAM)
+        if self._homes is not None and user_id:
+            self._homes.add(user_id, team or ANY_TEAM)
 
     # --- bookkeeping ------------------------------------------------------------------------------------
 
@@ -341,7 +346,11 @@ class Deliverer:
             card=card,
             moved=moved,
         )
-        if ts is not None and row.kind in OUTCOME_KINDS:
+        if ts is not None:
+            self._told(row)
+
+    def _told(self, row: OutboxMessage) -> None:
+        if row.kind in OUTCOME_KINDS:
             self._on_outcome_posted((utcnow() - row.created_at).total_seconds())
 
     def _record_addressed(self, row: OutboxMessage, ts: str | None, channel: str | None) -> None:
@@ -353,40 +362,12 @@ class Deliverer:
         outbox.defer(self._engine, outbox_ids, until=utcnow() + timedelta(seconds=seconds))
 
     def _failed(self, outbox_id: int, error: str, retry_after: float | None) -> None:
-        row = outbox.get(self._engine, outbox_id)
-        if row is None:
-            return
-        failures = row.failures + 1
-        what = f"outbox {row.id} ({row.kind} for request {row.request_id})"
-        addressed = row.recipient is not None
-        if addressed and (error in PERMANENT_ERRORS or failures >= MAX_ATTEMPTS):
-            # Nobody else can read a message meant for this person: the requester is told whom to ask.
-            outbox.record_failure(self._engine, outbox_id, error=error, dead=True)
-            log.warning("%s cannot reach %s: %s", what, row.recipient, error)
-            if row.kind == OutboxKind.CONSENT_ASK:
-                self._on_unreachable(row.request_id, error)
-        elif error in FALLBACK_ERRORS and row.fallback_reason is None and _channel_post(row):
-            # Never again in this channel: the next pass takes it to the requester's DM.
-            outbox.record_failure(self._engine, outbox_id, error=error, fall_back=True)
-            log.warning("%s: the channel refused it (%s); sending it to the requester's DM", what, error)
-        elif error in PERMANENT_ERRORS or failures >= MAX_ATTEMPTS:
-            outbox.record_failure(self._engine, outbox_id, error=error, dead=True)
-            log.error("%s cannot be delivered: %s", what, error)
-        else:
-            delay = retry_after if retry_after is not None else min(2**failures, MAX_BACKOFF_SECONDS)
-            retry_at = utcnow() + timedelta(seconds=delay)
-            outbox.record_failure(self._engine, outbox_id, error=error, retry_at=retry_at)
-            log.warning("outbox %s not delivered (%s); retrying in %.0f s", row.id, error, delay)
+        failed(self._engine, outbox_id, error, retry_after, on_unreachable=self._on_unreachable)
 
 
 def _id(row: OutboxMessage | ReplicaRequest) -> int:
     assert row.id is not None
     return row.id
-
-
-def _channel_post(row: OutboxMessage) -> bool:
-    """A post into the request's channel or thread (not a DM), which its requester's DM can take instead."""
-    return row.kind != OutboxKind.REQUESTER_DM and row.recipient is None
 
 
 def _moved(request: ReplicaRequest) -> bool:

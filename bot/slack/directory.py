@@ -1,5 +1,6 @@
-"""Who people are, from Slack: `users.info` (is this a person, active, not an app?) and
-`usergroups.users.list` (who is in an approvers' group). Answers are kept for a minute: the same colleague
+"""Who people are, from Slack: `users.info` (is this a person, active, not an app?),
+`usergroups.users.list` (who is in an approvers' group) and `users.lookupByEmail` (who a batch's `for`
+column names by e-mail; scope `users:read.email`). Answers are kept for a minute: the same colleague
 or group is looked up many times in a burst, and neither changes by the second."""
 
 from __future__ import annotations
@@ -51,6 +52,18 @@ class SlackDirectory:
             return tuple(str(u) for u in users or ())
 
         return self._cached(f"group:{group_id}", look_up)
+
+    def user_by_email(self, email: str) -> str | None:
+        def look_up() -> str | None:
+            try:
+                user = self._client.users_lookupByEmail(email=email)["user"]
+            except SlackApiError as exc:
+                if exc.response.get("error") in _NOT_FOUND:
+                    return None
+                raise
+            return str(user["id"])
+
+        return self._cached(f"email:{email.lower()}", look_up)
 
     def _cached(self, key: str, look_up: Callable[[], T]) -> T:
         now = time.monotonic()

@@ -10,6 +10,14 @@ from __future__ import annotations
 import logging
 import uuid
 
+from bot.domain.batch.problems import (
+    BatchFileRefused,
+    BatchGone,
+    BatchMovedOn,
+    BatchNotYours,
+    NotABatchApprover,
+    NothingToSubmit,
+)
 from bot.domain.catalogue import Catalogue
 from bot.domain.errors import (
     AllowanceUsed,
@@ -47,7 +55,7 @@ from bot.domain.errors import (
 )
 from bot.photos.refusals import PreflightRefusal
 from bot.slack.command_text import CommandError
-from bot.slack.render import forms, likeness, photos, refusals, try_face
+from bot.slack.render import batch, batch_form, forms, likeness, photos, refusals, try_face
 from bot.slack.render.blocks import Message, escape
 
 log = logging.getLogger(__name__)
@@ -113,7 +121,16 @@ def _known(error: BaseException) -> str | None:
         TryFaceOff | UnknownFace | FaceNotUsable | TryOnlyInChannel | AllowanceUsed | AlreadyRunning,
     ):
         return try_face.try_refusal_text(error)
-    return _about_people(error)
+    return _about_people(error) or _about_batches(error)
+
+
+def _about_batches(error: BaseException) -> str | None:
+    """Refusals about a batch: the file, and what may be done with it by whom."""
+    if isinstance(error, BatchFileRefused):
+        return refusals.warning(batch.file_refusal_text(error))
+    if isinstance(error, BatchGone | BatchNotYours | BatchMovedOn | NothingToSubmit | NotABatchApprover):
+        return batch_form.batch_refusal_text(error)
+    return None
 
 
 def _about_people(error: BaseException) -> str | None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.photos.download import fetch_url
 from bot.photos.refusals import FetchRefusal, PreflightRefusal
@@ -14,6 +16,8 @@ from bot.photos.refusals import FetchRefusal, PreflightRefusal
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "gif", "webp", "heic", "bmp", "tiff"}
+# What a batch's CSV may be called or typed as (its content decides whether it really is one).
+CSV_TYPES = {"text/csv", "application/csv", "text/comma-separated-values", "application/vnd.ms-excel"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,17 @@ def photo_files(files: list[dict[str, Any]] | None) -> list[SlackFile]:
     return found
 
 
+def csv_files(files: list[dict[str, Any]] | None) -> list[SlackFile]:
+    """The files that are meant as a batch: named `.csv`, or typed as CSV by Slack."""
+    found = []
+    for file in files or []:
+        slack_file = SlackFile.from_payload(file)
+        filetype = str(file.get("filetype") or "").lower()
+        if slack_file.name.lower().endswith(".csv") or filetype == "csv" or slack_file.mimetype in CSV_TYPES:
+            found.append(slack_file)
+    return found
+
+
 class SlackFileDownloader:
     def __init__(self, token: str, api_url: str, *, max_bytes: int) -> None:
         self._token = token
@@ -51,7 +66,7 @@ class SlackFileDownloader:
         # The bot token only ever goes to Slack: its API host (a local fake in tests) or *.slack.com.
         self._trusted_host = httpx.URL(api_url).host
 
-    def download(self, file: SlackFile) -> bytes:
+    def download(self, file: SlackFile, *, max_bytes: int | None = None) -> bytes:
         if not file.url:
             raise FetchRefusal("download_failed", cause="no_link")
         host = httpx.URL(file.url).host
@@ -61,7 +76,7 @@ class SlackFileDownloader:
         fetched = fetch_url(
             file.url,
             allow_private=True,  # the link comes from Slack's signed payload, not from the person
-            max_bytes=self._max_bytes,
+            max_bytes=max_bytes or self._max_bytes,
             headers={"Authorization": f"Bearer {self._token}"},
         )
         if _looks_like_html(fetched.content):
@@ -78,3 +93,19 @@ def _looks_like_html(data: bytes) -> bool:
 def file_payload(file: SlackFile) -> dict[str, Any]:
     """What to keep of a file in a view's private_metadata, to download it after the form is submitted."""
     return {"id": file.id, "name": file.name, "mimetype": file.mimetype, "url_private_download": file.url}
+
+
+class SlackFiles:
+    """Files shared in Slack, by id (a batch's CSV and photos, read after the ack or after a restart)."""
+
+    def __init__(self, client: WebClient, downloader: SlackFileDownloader) -> None:
+        self._client = client
+        self._downloader = downloader
+
+    def read(self, file_id: str, *, max_bytes: int) -> bytes:
+        try:
+            info = self._client.files_info(file=file_id)["file"]
+        except SlackApiError as exc:
+            log.info("files.info %s: %s", file_id, exc.response.get("error"))
+            raise FetchRefusal("download_failed", cause="no_link") from None
+        return self._downloader.download(SlackFile.from_payload(info), max_bytes=max_bytes)

@@ -21,7 +21,7 @@ from bot.domain.verdict_stats import verdict_stats
 from bot.slack.pacing import PUBLISH, NotNow, PacedCalls
 from bot.slack.render import HOME_FILTERS, HOME_LIMIT, home_view
 from storage.db import Engine
-from storage.repository import replica_requests
+from storage.repository import batches, replica_requests
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class HomePublisher:
             requests, is_admin=is_admin, catalogue=self._catalogue, active_filter=active, viewer=user_id,
             stats=verdict_stats(self._engine) if is_admin else None,
             asked=replica_requests.waiting_for(self._engine, user_id),
+            batches=batches.recent_views(self._engine, requester_id=None if is_admin else user_id),
         )
 
     def publish(self, client: WebClient, user_id: str, view_filter: str | None = None) -> None:

@@ -43,3 +43,12 @@ WITHDRAW_ACTION = "request_withdraw"
 MAKE_VIDEO_ACTION = "try_make_video"
 TALK_ACTION = "try_talk"
 SAMPLE_VIDEO_CALLBACK_ID = "sample_video_modal"
+# A batch: the form (`/replica batch`, "Retry the failed rows"), Submit and Cancel on its card, "Retry these
+# rows" under a failure post, an approver's answer (Deny opens a form for the reason).
+BATCH_CALLBACK_ID = "batch_modal"
+BATCH_SUBMIT_ACTION = "batch_submit"
+BATCH_CANCEL_ACTION = "batch_cancel"
+BATCH_RETRY_ACTION = "batch_retry"
+BATCH_APPROVE_ACTION = "batch_approve"
+BATCH_DENY_ACTION = "batch_deny"
+BATCH_DENY_CALLBACK_ID = "batch_deny_reason"

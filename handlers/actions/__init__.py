@@ -8,6 +8,11 @@ from slack_bolt import App
 
 from bot.slack.ids import (
     APPROVE_ACTION,
+    BATCH_APPROVE_ACTION,
+    BATCH_CANCEL_ACTION,
+    BATCH_DENY_ACTION,
+    BATCH_RETRY_ACTION,
+    BATCH_SUBMIT_ACTION,
     CANCEL_ACTION,
     CONFIRM_ACTION,
     CONSENT_ALLOW_ACTION,
@@ -28,6 +33,7 @@ from bot.slack.ids import (
 )
 from handlers.actions import (
     answers,
+    batch,
     confirm,
     guideline_link,
     home_filter,
@@ -57,3 +63,8 @@ def register(app: App) -> None:
     app.action(WITHDRAW_ACTION)(answers.on_withdraw)
     app.action(MAKE_VIDEO_ACTION)(try_face.on_make_video)
     app.action(TALK_ACTION)(try_face.on_talk)
+    app.action(BATCH_SUBMIT_ACTION)(batch.on_submit)
+    app.action(BATCH_CANCEL_ACTION)(batch.on_cancel)
+    app.action(BATCH_RETRY_ACTION)(batch.on_retry)
+    app.action(BATCH_APPROVE_ACTION)(batch.on_approve)
+    app.action(BATCH_DENY_ACTION)(batch.on_deny)

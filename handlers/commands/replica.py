@@ -6,6 +6,7 @@ from __future__ import annotations
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.domain.batch import batch_number
 from bot.domain.errors import Refusal
 from bot.slack import render
 from bot.slack.command_text import (
@@ -21,6 +22,7 @@ from bot.slack.replies import privately
 from handlers.commands import try_face
 from handlers.payloads import Payload, SlashCommand
 from handlers.services import Services
+from handlers.views.batch_form import open_batch_form
 from handlers.views.create_form import FormPlace, open_form
 
 
@@ -39,6 +41,11 @@ def on_command(ack: Ack, command: Payload, client: WebClient, respond: Respond, 
             return
         if parsed.name == "forget":
             _forget(ack, parsed, slash, client, respond, services)
+            return
+        if parsed.name == "batch":
+            services.access.require_channel(requester.channel_id)
+            ack()
+            open_batch_form(services, client, slash.trigger_id, requester.channel_id)
             return
         if parsed.name != "create":
             ack(text=answer(services, parsed, slash), response_type="ephemeral")
@@ -79,12 +86,17 @@ def answer(services: Services, parsed: ParsedCommand, slash: SlashCommand) -> st
         return render.explain_entry(entry, asked) if entry else render.explain_unknown(asked, catalogue)
     if parsed.name == "status":
         user, channel = slash.requester.user_id, slash.requester.channel_id
+        asked = parsed.args[0].strip("`")
         try:
-            return render.status_line(services.requests.visible(parsed.args[0].strip("`"), user, channel))
+            if batch_number(asked) is not None and services.batches is not None:
+                return render.batch_status(services.batches.visible(asked, user, channel), catalogue)
+            return render.status_line(services.requests.visible(asked, user, channel))
         except Refusal as refused:
             return user_message(refused, catalogue).text
     if parsed.name == "list":
-        return render.list_message(services.requests.recent_for(slash.requester.user_id))
+        user = slash.requester.user_id
+        batches = services.batches.recent_for(user) if services.batches is not None else []
+        return render.list_message(services.requests.recent_for(user), batches)
     if parsed.name == "audit":
         return _audit(services, parsed, slash)
     return render.help_message(voices.names, parsed.unknown, docs)

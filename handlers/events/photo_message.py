@@ -43,6 +43,11 @@ def handle(event: Payload, body: Payload, client: WebClient, services: Services)
     photos = message.photos
     try:
         services.access.require_channel(requester.channel_id)
+        if message.sheets and services.batches is not None:
+            # A CSV is a batch: written down now, read and checked after the ack, on its own card.
+            sheet = message.sheets[0]
+            services.batches.open_csv(requester, sheet.id, sheet.name, thread_ts=message.thread_ts)
+            return
         parsed = as_create(message.text)
         links = bool(parsed and (parsed.args or {"video", "image"} & set(parsed.options)))
         if parsed is None or not (photos or links):

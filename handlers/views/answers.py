@@ -8,7 +8,7 @@ from slack_bolt import Ack
 from bot.domain.errors import Refusal
 from bot.slack import render
 from bot.slack.errors import field_error
-from handlers.payloads import Payload, request_id_of
+from handlers.payloads import Payload, batch_id_of, request_id_of
 from handlers.services import Services
 
 
@@ -28,6 +28,21 @@ def on_deny_reason(ack: Ack, body: Payload, view: Payload, services: Services) -
         return
     try:
         services.answers().deny(_form(view), body["user"]["id"], reason)
+    except Refusal as refused:
+        ack(response_action="errors", errors={"reason": field_error(refused, services.catalogue)})
+        return
+    ack()
+
+
+def on_batch_deny_reason(ack: Ack, body: Payload, view: Payload, services: Services) -> None:
+    """An approver's reason for denying a whole batch."""
+    reason = _text(view, "reason")
+    if not reason:
+        ack(response_action="errors", errors={"reason": render.REASON_REQUIRED})
+        return
+    try:
+        batch_id, _ = batch_id_of(str(view.get("private_metadata") or ""))
+        services.batch_service().deny(batch_id, body["user"]["id"], reason)
     except Refusal as refused:
         ack(response_action="errors", errors={"reason": field_error(refused, services.catalogue)})
         return

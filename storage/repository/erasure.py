@@ -19,6 +19,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from storage.batch_models import BATCH_ENDED, Batch, BatchRow
 from storage.job_models import FaceJob
 from storage.models import (
     TERMINAL,
@@ -37,6 +38,8 @@ _media = table(MediaObject)
 # Rows about a request that name people too: who decided what, and what was tried with a finished face.
 _decisions = table(Decision)
 _jobs = table(FaceJob)
+_batches = table(Batch)
+_rows = table(BatchRow)
 _JOB_CONTENT = ("script", "video_url", "thumbnail_url", "join_url", "status_details")
 
 
@@ -187,6 +190,8 @@ def drop_finished(engine: Engine, request_ids: Sequence[int]) -> tuple[int, int]
             ended = sa.and_(_jobs.c.request_id.in_(ids), _jobs.c.active_key.is_(None))
             connection.execute(delete(_jobs).where(ended))
             photos = _rowcount(connection, delete(_media).where(_media.c.request_id.in_(ids)))
+            # A row of an ended batch forgets the request it became (the batch goes once all have).
+            connection.execute(update(_rows).where(_rows.c.request_id.in_(ids)).values(request_id=None))
             return _rowcount(connection, delete(_requests).where(_requests.c.id.in_(ids))), photos
     except IntegrityError:
         # Something referred to one of them meanwhile (SQLite has no row locks): the batch waits for the
@@ -195,7 +200,12 @@ def drop_finished(engine: Engine, request_ids: Sequence[int]) -> tuple[int, int]
 
 
 def _finished() -> Any:
-    return _requests.c.status.in_([s.value for s in TERMINAL])
+    """Ended, and not a row of a batch still going (its card counts it, and it must not be made again)."""
+    batch_ended = sa.exists().where(
+        _batches.c.id == _requests.c.batch_id, _batches.c.status.in_([s.value for s in BATCH_ENDED])
+    )
+    in_no_batch_going_on = sa.or_(_requests.c.batch_id.is_(None), batch_ended)
+    return sa.and_(_requests.c.status.in_([s.value for s in TERMINAL]), in_no_batch_going_on)
 
 
 def _has_outbox(*, pending_only: bool) -> Any:

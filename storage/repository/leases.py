@@ -12,6 +12,7 @@ from sqlalchemy import Table, and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.batch_models import BATCH_ENDED, Batch, BatchRow
 from storage.job_models import FaceJob
 from storage.models import (
     IN_FLIGHT,
@@ -29,11 +30,13 @@ from storage.models import (
 _requests = table(ReplicaRequest)
 _outbox = table(OutboxMessage)
 _jobs = table(FaceJob)
+_batches = table(Batch)
+_batch_rows = table(BatchRow)
 # The workspace of requests recorded without a team id.
 ANY_TEAM = "-"
 
 
-def _claim(
+def claim(
     engine: Engine,
     table: Table,
     due: ColumnElement[bool],
@@ -203,7 +206,7 @@ def _claim_due(
     """The sweep's claim, whatever it follows: rows in flight whose next poll is due, most overdue first."""
     now = now or utcnow()
     due = and_(in_flight, table.c.next_poll_at <= (due_by or now))
-    return _claim(
+    return claim(
         engine, table, due, table.c.next_poll_at, owner=owner, now=now, limit=limit,
         lease_seconds=lease_seconds, columns=columns,
     )
@@ -218,7 +221,7 @@ def _claim_one(
     lease_seconds: float,
 ) -> bool:
     due = and_(table.c.id == row_id, in_flight)
-    claimed = _claim(
+    claimed = claim(
         engine, table, due, table.c.id, owner=owner, now=utcnow(), limit=1, lease_seconds=lease_seconds
     )
     return bool(claimed)
@@ -235,7 +238,7 @@ def _claim_stalled(
 ) -> list[int]:
     now = utcnow()
     due = and_(stalled, table.c.updated_at < now - older_than)
-    rows = _claim(
+    rows = claim(
         engine, table, due, table.c.id, owner=owner, now=now, limit=limit, lease_seconds=lease_seconds
     )
     return [row[0] for row in rows]
@@ -250,7 +253,7 @@ def claim_due_outbox(
     due = and_(_due_outbox(now), ~_is_refresh())
     # Cards and thread posts first; the DM that points at a thread post can wait for a busy moment to pass.
     dm_last = sa.case((_outbox.c.kind == OutboxKind.REQUESTER_DM.value, 1), else_=0)
-    rows = _claim(
+    rows = claim(
         engine, _outbox, due, (dm_last, _outbox.c.id), owner=owner, now=now, limit=limit,
         lease_seconds=lease_seconds,
     )
@@ -267,18 +270,23 @@ def claim_card_refreshes(
     lease_seconds: float = 60,
 ) -> list[int]:
     """Lease up to `limit` due edits of cards already in Slack, in workspace `team` (the team id, or
-    `any_team` for requests without one): cards of finished requests first, then the longest unrefreshed.
-    A card left out stays due with its latest state; nothing is retried for it."""
+    `any_team` for requests without one): cards of finished requests (and batches) first, then the
+    longest unrefreshed. A card left out stays due with its latest state; nothing is retried for it."""
     if limit <= 0:
         return []
     now = now or utcnow()
     request = _outbox_request("refreshed_request")
+    batch = _batches.alias("refreshed_batch")
     due = and_(_due_outbox(now), _is_refresh(team))
     finished = sa.case((request.c.status.in_([s.value for s in TERMINAL]), 0), else_=1)
-    status_first = sa.select(finished).where(request.c.id == _outbox.c.request_id).scalar_subquery()
+    batch_ended = sa.case((batch.c.status.in_([s.value for s in BATCH_ENDED]), 0), else_=1)
+    status_first = sa.func.coalesce(
+        sa.select(finished).where(request.c.id == _outbox.c.request_id).scalar_subquery(),
+        sa.select(batch_ended).where(batch.c.id == _outbox.c.batch_id).scalar_subquery(),
+    )
     # Never refreshed before first, then the stalest.
     stalest = (_outbox.c.sent_at.is_not(None), _outbox.c.sent_at)
-    rows = _claim(
+    rows = claim(
         engine, _outbox, due, (status_first, *stalest, _outbox.c.id), owner=owner, now=now, limit=limit,
         lease_seconds=lease_seconds,
     )
@@ -294,14 +302,23 @@ def _outbox_request(name: str = "outbox_request") -> Any:
 
 
 def _is_refresh(team: str | None = None) -> ColumnElement[bool]:
-    """The row edits a card already in Slack (of a request in `team`, if given)."""
+    """The row edits a card already in Slack (of a request, or a batch, in `team`, if given)."""
     request = _outbox_request()
     placed = sa.exists().where(
         request.c.id == _outbox.c.request_id,
         request.c.card_ts.is_not(None),
         *([sa.func.coalesce(request.c.team_id, ANY_TEAM) == team] if team is not None else []),
     )
-    return and_(_outbox.c.kind == OutboxKind.CARD.value, placed)
+    batch = _batches.alias("outbox_batch")
+    batch_placed = sa.exists().where(
+        batch.c.id == _outbox.c.batch_id,
+        batch.c.card_ts.is_not(None),
+        *([sa.func.coalesce(batch.c.team_id, ANY_TEAM) == team] if team is not None else []),
+    )
+    return or_(
+        and_(_outbox.c.kind == OutboxKind.CARD.value, placed),
+        and_(_outbox.c.kind == OutboxKind.BATCH_CARD.value, batch_placed),
+    )
 
 
 def renew_outbox_lease(engine: Engine, outbox_id: int, *, owner: str, lease_seconds: float) -> bool:
@@ -350,13 +367,13 @@ def _extend_outbox_lease(
 
 
 def release_all(engine: Engine, *, owner: str) -> tuple[int, int]:
-    """Give back every lease `owner` holds, on requests and on notifications, in one transaction: the
-    other processes take the rows over at their next pass instead of when the leases would expire.
-    (requests, notifications) released."""
+    """Give back every lease `owner` holds, on requests (and the batches, and their rows being checked)
+    and on notifications, in one transaction: the other processes take the rows over at their next pass
+    instead of when the leases would expire. (requests and batch rows, notifications) released."""
     free = {"lease_owner": None, "lease_until": None}
     with engine.begin() as connection:
         released = [
             connection.execute(update(held).where(held.c.lease_owner == owner).values(**free)).rowcount
-            for held in (_requests, _outbox)
+            for held in (_requests, _batches, _batch_rows, _outbox)
         ]
-    return int(released[0] or 0), int(released[1] or 0)
+    return sum(int(n or 0) for n in released[:3]), int(released[3] or 0)

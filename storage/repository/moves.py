@@ -28,7 +28,8 @@ T = TypeVar("T")
 
 
 class _AlreadyQueued(Exception):
-    """The notification a move would queue is queued already: the move happened elsewhere."""
+    """The notification a move would queue is queued already (or what else it writes was written): the
+    move happened elsewhere."""
 
 
 def compare_and_set(
@@ -39,7 +40,7 @@ def compare_and_set(
     sources: Sequence[str],
     target: str,
     values: Mapping[str, Any],
-    request_id: int,
+    request_id: int | None,
     load: Callable[[Session], T],
     queue: Sequence[OutboxKind | Queued] = (),
     arm_card: bool = False,
@@ -47,13 +48,19 @@ def compare_and_set(
     add: Sequence[SQLModel] = (),
     release_lease_of: str | None = None,
     condition: ColumnElement[bool] | None = None,
+    batch_id: int | None = None,
+    then: Callable[[Session], bool] | None = None,
 ) -> T | None:
     """Move row `row_id` of `table` to `target` if its status is one of `sources` (and `condition` holds),
     writing `values` with it; queue `queue` once each for request `request_id` and re-render its card
     (`arm_card`) in the same transaction, re-render the messages of the kinds in `rearm` already sent for it
     (a question that now says what was decided), and write the rows in `add` (the record of who decided
     what). What `load` reads in that transaction, or None if the row was not in one of `sources` or the
-    change was recorded elsewhere first. `release_lease_of`: also give up that worker's lease on the row."""
+    change was recorded elsewhere first. `release_lease_of`: also give up that worker's lease on the row.
+
+    With `batch_id`, what is posted goes where the batch is followed: the card re-rendered is the batch's,
+    and the posts go in its thread (`request_id` None: the batch's own). `then` writes what else the
+    move consists of, in the same transaction; the move happens only if it returns True."""
     where = sa.and_(table.c.id == row_id, table.c.status.in_(list(sources)))
     if condition is not None:
         where = sa.and_(where, condition)
@@ -64,13 +71,15 @@ def compare_and_set(
         with session_scope(engine) as session:
             if affected(session.execute(update(table).where(where).values(**assignments))) != 1:
                 return None
+            if then is not None and not then(session):
+                raise _AlreadyQueued
             for note in queue:
-                if not enqueue_once(session, request_id, note):
+                if not enqueue_once(session, request_id, note, batch_id=batch_id):
                     raise _AlreadyQueued
             if arm_card:
-                arm(session, request_id, CARD)
+                arm(session, request_id, CARD, batch_id=batch_id)
             for kind in rearm:
-                rearm_all(session, request_id, kind)
+                rearm_all(session, request_id, kind, batch_id=batch_id)
             session.add_all(add)
             return load(session)
     except _AlreadyQueued:

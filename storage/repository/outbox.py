@@ -13,9 +13,21 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from storage.db import session_scope
-from storage.job_models import FaceJob, JobKind
-from storage.models import OutboxKind, OutboxMessage, OutboxStatus, ReplicaRequest, UTCDateTime, table, utcnow
-from storage.repository.leases import ANY_TEAM
+from storage.models import (
+    CARDS,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    ReplicaRequest,
+    UTCDateTime,
+    table,
+    utcnow,
+)
+from storage.repository.outbox_reads import ForDelivery as ForDelivery
+from storage.repository.outbox_reads import in_delivery_order as in_delivery_order
+from storage.repository.outbox_reads import load_for_delivery as load_for_delivery
+from storage.repository.outbox_reads import outcome_post as outcome_post
+from storage.repository.outbox_reads import teams_with_due_refreshes as teams_with_due_refreshes
 
 _requests = table(ReplicaRequest)
 _outbox = table(OutboxMessage)
@@ -30,30 +42,45 @@ class Queued(NamedTuple):
     recipient: str | None = None
 
 
-def _key(request_id: int, kind: OutboxKind, subject: str | None = None) -> str:
-    return f"{request_id}:{kind}" if subject is None else f"{request_id}:{kind}:{subject}"
+def _key(
+    request_id: int | None, kind: OutboxKind, subject: str | None = None, batch_id: int | None = None
+) -> str:
+    owner = f"b{batch_id}" if request_id is None else str(request_id)
+    return f"{owner}:{kind}" if subject is None else f"{owner}:{kind}:{subject}"
 
 
 CARD = Queued(OutboxKind.CARD)
+BATCH_CARD = Queued(OutboxKind.BATCH_CARD)
 
 
-def arm(session: Session, request_id: int, note: Queued = CARD) -> None:
+def arm(
+    session: Session, request_id: int | None, note: Queued = CARD, *, batch_id: int | None = None
+) -> None:
     """Ask for a message that is kept current (the request card, or a question whose message later says
-    what was decided) to be (re)rendered; repeated calls before delivery coalesce into one."""
-    key = _key(request_id, note.kind, note.subject)
+    what was decided) to be (re)rendered; repeated calls before delivery coalesce into one. A request of a
+    batch (`batch_id`) has no card of its own: the batch's card is re-rendered instead."""
+    if batch_id is not None and note.kind in CARDS:
+        request_id, note = None, BATCH_CARD
+    key = _key(request_id, note.kind, note.subject, batch_id)
     row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).first()
     if row is None:
-        session.add(_new_row(request_id, note, key))
+        session.add(_new_row(request_id, note, key, batch_id))
         return
     _bump(row)
     session.add(row)
 
 
-def rearm_all(session: Session, request_id: int, kind: OutboxKind) -> int:
-    """Re-render every message of `kind` already queued for the request (each approver's, say); how many."""
-    rows = session.exec(
-        select(OutboxMessage).where(OutboxMessage.request_id == request_id, OutboxMessage.kind == kind)
-    ).all()
+def rearm_all(
+    session: Session, request_id: int | None, kind: OutboxKind, *, batch_id: int | None = None
+) -> int:
+    """Re-render every message of `kind` already queued for the request (each approver's, say), or for
+    the batch itself when there is no `request_id`; how many."""
+    owner = (
+        OutboxMessage.request_id == request_id
+        if request_id is not None
+        else sa.and_(col(OutboxMessage.batch_id) == batch_id, col(OutboxMessage.request_id).is_(None))
+    )
+    rows = session.exec(select(OutboxMessage).where(owner, OutboxMessage.kind == kind)).all()
     for row in rows:
         _bump(row)
         session.add(row)
@@ -67,125 +94,38 @@ def _bump(row: OutboxMessage) -> None:
         row.next_attempt_at = utcnow()
 
 
-def enqueue_once(session: Session, request_id: int, note: OutboxKind | Queued) -> bool:
-    """Queue a one-off notification; False if it was already queued (or sent) for this request."""
+def enqueue_once(
+    session: Session, request_id: int | None, note: OutboxKind | Queued, *, batch_id: int | None = None
+) -> bool:
+    """Queue a one-off notification; False if it was already queued (or sent) for this request (or, with
+    no `request_id`, this batch)."""
     note = note if isinstance(note, Queued) else Queued(note)
-    key = _key(request_id, note.kind, note.subject)
+    key = _key(request_id, note.kind, note.subject, batch_id)
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
         return False
     # The unique dedupe_key is the real guard: a concurrent insert of the same key fails the transaction,
     # which rolls back the status change with it, so the other worker's identical change stands alone.
-    session.add(_new_row(request_id, note, key))
+    session.add(_new_row(request_id, note, key, batch_id))
     return True
 
 
-def _new_row(request_id: int, note: Queued, key: str) -> OutboxMessage:
+def _new_row(request_id: int | None, note: Queued, key: str, batch_id: int | None = None) -> OutboxMessage:
+    # A batch request's message addressed to someone (the colleague's DM) is the request's alone; its
+    # thread posts, and the batch's own rows, are posted where the batch is.
+    batch = batch_id if request_id is None or note.recipient is None else None
     return OutboxMessage(
-        request_id=request_id, kind=note.kind, subject=note.subject, recipient=note.recipient, dedupe_key=key
+        request_id=request_id,
+        batch_id=batch,
+        kind=note.kind,
+        subject=note.subject,
+        recipient=note.recipient,
+        dedupe_key=key,
     )
 
 
 def get(engine: Engine, outbox_id: int) -> OutboxMessage | None:
     with session_scope(engine) as session:
         return session.get(OutboxMessage, outbox_id)
-
-
-class ForDelivery(NamedTuple):
-    """An outbox row and what rendering it reads: its request, for a card the failed request it retries
-    (its card links back), and for a post about a sample video or a test call the job its subject names."""
-
-    row: OutboxMessage
-    request: ReplicaRequest
-    original: ReplicaRequest | None = None
-    job: FaceJob | None = None
-
-
-def load_for_delivery(engine: Engine, outbox_id: int) -> ForDelivery | None:
-    with session_scope(engine) as session:
-        row = session.get(OutboxMessage, outbox_id)
-        request = session.get(ReplicaRequest, row.request_id) if row else None
-        if row is None or request is None:
-            return None
-        original = (
-            session.get(ReplicaRequest, request.retry_of)
-            if row.kind == OutboxKind.CARD and request.retry_of
-            else None
-        )
-        return ForDelivery(row, request, original, _job_named(session, row.subject))
-
-
-def _job_named(session: Session, subject: str | None) -> FaceJob | None:
-    """The job a subject like `video:17` names, if it is one."""
-    kind, _, job_id = (subject or "").partition(":")
-    if kind not in set(JobKind) or not job_id.isdigit():
-        return None
-    job = session.get(FaceJob, int(job_id))
-    return job if job is not None and job.kind == kind else None
-
-
-def in_delivery_order(engine: Engine, outbox_ids: Sequence[int]) -> list[tuple[int, str]]:
-    """(outbox id, where it goes) for these rows, in the order they are delivered: where it goes is the
-    channel of the request's card, or `dm:<user>` for a note to the requester.
-
-    Posts under cards already in Slack come first: an outcome under a card people are watching never
-    waits behind cards for newer requests. Then each new card, followed at once by its own thread posts
-    (they need its ts)."""
-    if not outbox_ids:
-        return []
-    card_posted = _requests.c.card_ts.is_not(None)
-    statement = (
-        sa.select(
-            _outbox.c.id,
-            _outbox.c.kind,
-            sa.func.coalesce(_requests.c.card_channel_id, _requests.c.channel_id),
-            _requests.c.requester_id,
-            _outbox.c.recipient,
-        )
-        .join(_requests, _requests.c.id == _outbox.c.request_id)
-        .where(_outbox.c.id.in_(list(outbox_ids)))
-        .order_by(
-            sa.case((card_posted, 0), else_=1),
-            sa.case((card_posted, 0), else_=_outbox.c.request_id),
-            sa.case((_outbox.c.kind == OutboxKind.CARD.value, 0), else_=1),
-            _outbox.c.id,
-        )
-    )
-    with engine.connect() as connection:
-        rows = connection.execute(statement).all()
-    return [(row[0], _destination(row[1], row[4], str(row[2]), row[3])) for row in rows]
-
-
-def _destination(kind: str, recipient: str | None, channel: str, requester: str) -> str:
-    if recipient is not None:
-        return f"dm:{recipient}" if recipient[:1] in ("U", "W") else recipient
-    return f"dm:{requester}" if kind == OutboxKind.REQUESTER_DM else channel
-
-
-def teams_with_due_refreshes(engine: Engine, *, now: datetime | None = None) -> list[str]:
-    """The workspaces (team ids, `leases.ANY_TEAM` for requests without one) with card edits due."""
-    statement = (
-        sa.select(sa.func.coalesce(_requests.c.team_id, ANY_TEAM))
-        .distinct()
-        .join(_requests, _requests.c.id == _outbox.c.request_id)
-        .where(
-            _outbox.c.kind == OutboxKind.CARD.value,
-            _outbox.c.status == OutboxStatus.PENDING.value,
-            _outbox.c.next_attempt_at <= (now or utcnow()),
-            _requests.c.card_ts.is_not(None),
-        )
-    )
-    with engine.connect() as connection:
-        return [str(row[0]) for row in connection.execute(statement)]
-
-
-def outcome_post(engine: Engine, request_id: int) -> OutboxMessage | None:
-    """The failure, completion or (phoenix-4.5) preview post queued for a request, if any."""
-    kinds = [OutboxKind.FAILURE.value, OutboxKind.COMPLETION.value, OutboxKind.PREVIEW_READY.value]
-    statement = select(OutboxMessage).where(
-        OutboxMessage.request_id == request_id, col(OutboxMessage.kind).in_(kinds)
-    )
-    with session_scope(engine) as session:
-        return session.exec(statement).first()
 
 
 def record_delivered(
@@ -245,6 +185,34 @@ def record_outbox_sent(
     if posted_channel is not None:
         values["posted_channel_id"] = sa.func.coalesce(_outbox.c.posted_channel_id, posted_channel)
     connection.execute(update(_outbox).where(_outbox.c.id == outbox_id).values(**values))
+
+
+def record_group_sent(engine: Engine, lead_id: int, *, ts: str, rendered_version: int) -> None:
+    """The lead's post is in Slack: it and every row it told are delivered, in one transaction."""
+    now = sa.literal(utcnow(), UTCDateTime())
+    members = update(_outbox).where(
+        _outbox.c.group_lead == lead_id,
+        _outbox.c.id != lead_id,
+        _outbox.c.status == OutboxStatus.PENDING.value,
+    )
+    told = {
+        "status": OutboxStatus.SENT.value,
+        "slack_ts": ts,
+        "delivered_version": _outbox.c.version,
+        "sent_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": None,
+    }
+    with engine.begin() as connection:
+        record_outbox_sent(connection, lead_id, ts=ts, rendered_version=rendered_version)
+        connection.execute(members.values(**told))
+
+
+def leave_group(engine: Engine, outbox_id: int) -> None:
+    """The post meant to tell this row was given up: the row is told on its own."""
+    with engine.begin() as connection:
+        connection.execute(update(_outbox).where(_outbox.c.id == outbox_id).values(group_lead=None))
 
 
 def place_card(
@@ -315,6 +283,20 @@ def rearm_placed_cards(connection: Connection, request_ids: Sequence[int]) -> No
         .where(
             _outbox.c.request_id.in_(list(request_ids)),
             _outbox.c.kind == OutboxKind.CARD.value,
+            _outbox.c.status != OutboxStatus.DEAD.value,
+        )
+        .values(version=_outbox.c.version + 1, status=OutboxStatus.PENDING.value, next_attempt_at=utcnow())
+    )
+    connection.execute(statement)
+
+
+def rearm_batch_cards(connection: Connection, batch_ids: Sequence[int]) -> None:
+    """Render the cards of these batches once more, to their latest state."""
+    statement = (
+        update(_outbox)
+        .where(
+            _outbox.c.batch_id.in_(list(batch_ids)),
+            _outbox.c.kind == OutboxKind.BATCH_CARD.value,
             _outbox.c.status != OutboxStatus.DEAD.value,
         )
         .values(version=_outbox.c.version + 1, status=OutboxStatus.PENDING.value, next_attempt_at=utcnow())

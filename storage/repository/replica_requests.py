@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from storage.batch_models import BatchRow
 from storage.db import affected, session_scope
 from storage.group_insert import GroupInsert
 from storage.models import (
@@ -30,9 +31,10 @@ from storage.models import (
     table,
 )
 from storage.repository import moves
-from storage.repository.outbox import Queued
+from storage.repository.outbox import BATCH_CARD, Queued, arm
 
 _requests = table(ReplicaRequest)
+_rows = table(BatchRow)
 
 
 def get(engine: Engine, request_id: int) -> ReplicaRequest | None:
@@ -105,6 +107,33 @@ def insert(engine: Engine, values: Mapping[str, Any]) -> ReplicaRequest:
         return request
 
 
+def insert_for_row(
+    engine: Engine, values: Mapping[str, Any], row_id: int, *, decision: Mapping[str, Any] | None = None
+) -> ReplicaRequest | None:
+    """The request a batch row becomes, linked to the row in the same transaction, and the batch's card
+    re-rendered: exactly one per row (None if the row has one already). `decision`: the record of the
+    batch's approval, for this request."""
+    try:
+        with session_scope(engine) as session:
+            request = ReplicaRequest(**values)
+            session.add(request)
+            session.flush()
+            assert request.id is not None
+            linked = update(_rows).where(_rows.c.id == row_id, _rows.c.request_id.is_(None))
+            if affected(session.execute(linked.values(request_id=request.id))) != 1:
+                raise _RowTaken
+            if decision is not None:
+                session.add(Decision(request_id=request.id, **decision))
+            arm(session, None, BATCH_CARD, batch_id=request.batch_id)
+            return request
+    except _RowTaken:
+        return None
+
+
+class _RowTaken(Exception):
+    """Another worker made the row's request first: this one is rolled back."""
+
+
 def transition(
     engine: Engine,
     request_id: int,
@@ -118,13 +147,15 @@ def transition(
     decision: Mapping[str, Any] | None = None,
     release_lease_of: str | None = None,
     requester_id: str | None = None,
+    batch_id: int | None = None,
 ) -> ReplicaRequest | None:
     """Move the request to `target` if its status is one of `sources` (and, given `requester_id`, it is
     theirs), writing `values` with it; queue `queue` once each and re-render its card (`arm_card`) in the same
     transaction. `rearm`: re-render the messages of these kinds already sent for it (a question that now
     says what was decided); `decision`: the record of who decided what (a `Decision` row's values). The
     moved request, or None if it was not in one of `sources` or the change was recorded elsewhere first.
-    `release_lease_of`: also give up that worker's lease on the row."""
+    `release_lease_of`: also give up that worker's lease on the row. `batch_id`: the request is a row of
+    that batch, whose card and thread take its card and posts."""
     return moves.compare_and_set(
         engine,
         _requests,
@@ -140,7 +171,15 @@ def transition(
         add=[Decision(request_id=request_id, **decision)] if decision is not None else [],
         release_lease_of=release_lease_of,
         condition=_requests.c.requester_id == requester_id if requester_id is not None else None,
+        batch_id=batch_id,
     )
+
+
+def batch_of(engine: Engine, request_id: int) -> int | None:
+    """The batch a request is a row of (it never changes), if any."""
+    with engine.connect() as connection:
+        found = connection.execute(sa.select(_requests.c.batch_id).where(_requests.c.id == request_id))
+        return found.scalar_one_or_none()
 
 
 def remove(engine: Engine, request_id: int, *, status: str) -> bool:

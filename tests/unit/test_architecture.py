@@ -18,8 +18,10 @@ from typing import Any
 
 import pytest
 
+from bot.domain.batch import BATCH_TRANSITIONS
 from bot.domain.transitions import TRANSITIONS, Transition
 from bot.domain.try_face import CALL_TRANSITIONS, VIDEO_TRANSITIONS
+from storage.batch_models import BatchStatus
 from storage.job_models import CallStatus, VideoStatus
 from storage.models import RequestStatus
 from tests import architecture_doc
@@ -49,16 +51,20 @@ def relative(path: Path) -> str:
 # --- the lifecycles own every status change -------------------------------------------------------------
 
 # The statements that write a status, by repository, and the one lifecycle that may call them: a request's,
-# and a sample video's or test call's.
+# a sample video's or test call's, and a batch's.
 STATUS_WRITERS = {
-    "replica_requests": ({"transition", "insert", "remove", "group_inserter"}, "bot/domain/lifecycle.py"),
+    "replica_requests": (
+        {"transition", "insert", "insert_for_row", "remove", "group_inserter"}, "bot/domain/lifecycle.py"
+    ),
     "face_jobs": ({"transition", "insert"}, "bot/domain/try_face/lifecycle.py"),
+    "batches": ({"transition", "insert"}, "bot/domain/batch/lifecycle.py"),
 }
 # Every lifecycle's transition table, with the statuses it must reach; drawn in docs/architecture.md.
 TABLES: list[tuple[tuple[Transition[Any], ...], type[StrEnum]]] = [
     (TRANSITIONS, RequestStatus),
     (VIDEO_TRANSITIONS, VideoStatus),
     (CALL_TRANSITIONS, CallStatus),
+    (BATCH_TRANSITIONS, BatchStatus),
 ]
 
 
@@ -83,7 +89,11 @@ def test_only_the_lifecycle_moves_a_request_or_a_job(repository: str) -> None:
 
 def test_only_the_repositories_call_the_one_status_statement() -> None:
     callers = _calls_to("moves", {"compare_and_set"})
-    owners = ("storage/repository/replica_requests.py:", "storage/repository/face_jobs.py:")
+    owners = (
+        "storage/repository/replica_requests.py:",
+        "storage/repository/face_jobs.py:",
+        "storage/repository/batches.py:",
+    )
     assert callers and all(c.startswith(owners) for c in callers), callers
 
 
@@ -113,6 +123,7 @@ def test_no_status_is_written_outside_the_lifecycles_and_their_statement() -> No
     owners = {
         "bot/domain/lifecycle.py",
         "bot/domain/try_face/lifecycle.py",
+        "bot/domain/batch/lifecycle.py",
         "storage/repository/moves.py",
         "storage/repository/outbox.py",
     }

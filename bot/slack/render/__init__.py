@@ -6,7 +6,9 @@ all user wording. Anything a person or Tavus wrote is escaped before it is echoe
   for an answer; `home`: the App Home tab;
 - `photos`, `refusals`: why something was refused (framed by `bot.slack.errors.user_message`);
 - `try_face`, `try_posts`: trying a finished face (its buttons, the sample video's form, the test call's
-  link for the person who clicked, refusals) and the posts its sample videos and test calls make.
+  link for the person who clicked, refusals) and the posts its sample videos and test calls make;
+- `batch`, `batch_posts`, `batch_form`: a batch's card, its posts (grouped failures, the summary, the
+  requester's DM, an approver's message), its form and its refusals.
 """
 
 from bot.slack.render.answers import (
@@ -27,6 +29,16 @@ from bot.slack.render.answers import (
 )
 from bot.slack.render.approval import REASON_REQUIRED, deny_form
 from bot.slack.render.audit import audit_message
+from bot.slack.render.batch import batch_card
+from bot.slack.render.batch_form import BATCH_FIELD_ERRORS, batch_modal
+from bot.slack.render.batch_posts import (
+    batch_approval_ask,
+    batch_dm,
+    batch_line,
+    batch_post,
+    batch_row_post,
+    batch_status,
+)
 from bot.slack.render.blocks import Block, Message, escape, link
 from bot.slack.render.card import elapsed, progress_bar, request_card
 from bot.slack.render.consent import decline_note_form
@@ -72,6 +84,7 @@ from bot.slack.render.try_face import (
 from bot.slack.render.verdict import tavus_refused
 
 __all__ = [
+    "BATCH_FIELD_ERRORS",
     "CANCELLED",
     "CREDIT_NOTE",
     "FIELD_ERRORS",
@@ -90,6 +103,14 @@ __all__ = [
     "accepted_message",
     "addressed_message",
     "audit_message",
+    "batch_approval_ask",
+    "batch_card",
+    "batch_dm",
+    "batch_line",
+    "batch_modal",
+    "batch_post",
+    "batch_row_post",
+    "batch_status",
     "call_link",
     "completion_post",
     "confirmation",

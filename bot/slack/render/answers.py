@@ -13,11 +13,13 @@ from bot.domain.video_catalogue import (
     tavus_key,
 )
 from bot.slack.render import stages
+from bot.slack.render.batch_posts import batch_line
 from bot.slack.render.blocks import date, escape, link, shorten
 from bot.slack.render.card import progress_bar, reported_code, status_label
 from bot.slack.render.photos import IMAGE_REQUIREMENTS
 from bot.slack.render.refusals import submit_error_text
 from storage.models import ReplicaRequest, RequestStatus
+from storage.repository.batches import BatchView
 
 USAGE = (
     '`/replica create <image-url> voice=anna name="Ana Demo"` — request a replica from a headshot\n'
@@ -25,7 +27,8 @@ USAGE = (
     "`model=phoenix-4.5` (or `phoenix-4`, `phoenix-3` for video) on either picks the Tavus model\n"
     "`for=@ana` says whose face it is (they are asked in a DM before anything reaches Tavus); "
     "`for=me`, or `for=outside` for someone outside this workspace or a synthetic character\n"
-    "`/replica status <replica_id>` — where a request stands\n"
+    "`/replica batch` — onboard a whole team at once: a CSV or up to 10 photos, checked, then one *Submit*\n"
+    "`/replica status <replica_id or batch id>` — where a request (or a batch) stands\n"
     "`/replica list` — your recent requests\n"
     "`/replica delete <replica_id>` — delete a replica in Tavus (kept an hour after a failure)\n"
     "`/replica video <face_id> [script]` — a short sample video of a finished face, in its thread\n"
@@ -159,10 +162,15 @@ def status_line(request: ReplicaRequest) -> str:
     return " · ".join(parts)
 
 
-def list_message(requests: Sequence[ReplicaRequest]) -> str:
+def list_message(requests: Sequence[ReplicaRequest], batches: Sequence[BatchView] = ()) -> str:
+    listed = "\n".join(f"• {batch_line(b)}" for b in batches)
+    of_batches = ""
+    if batches:
+        of_batches = f"\nYour recent batches (`/replica status <batch id>` lists every row):\n{listed}"
     if not requests:
-        return "You have no replica requests yet. Start with `/replica create <image-url> voice=anna`."
-    return "Your recent requests:\n" + "\n".join(f"• {status_line(r)}" for r in requests)
+        nothing = "You have no replica requests yet. Start with `/replica create <image-url> voice=anna`."
+        return nothing + of_batches
+    return "Your recent requests:\n" + "\n".join(f"• {status_line(r)}" for r in requests) + of_batches
 
 
 def accepted_message(name: str, *, video: bool = False) -> str:

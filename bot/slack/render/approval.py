@@ -97,13 +97,15 @@ def _decided(request: ReplicaRequest) -> str | None:
     return f":information_source: <@{request.requester_id}> withdrew this request."
 
 
-def deny_form(request_id: int) -> dict[str, Any]:
-    """The form behind "Deny": the reason, which the requester reads."""
+def deny_form(
+    request_id: int, *, callback_id: str = DENY_CALLBACK_ID, what: str = "replica"
+) -> dict[str, Any]:
+    """The form behind "Deny": the reason, which the requester reads (`what`: a replica, or a batch)."""
     return {
         "type": "modal",
-        "callback_id": DENY_CALLBACK_ID,
+        "callback_id": callback_id,
         "private_metadata": str(request_id),
-        "title": plain("Deny this replica"),
+        "title": plain(f"Deny this {what}"),
         "submit": plain("Deny"),
         "close": plain("Cancel"),
         "blocks": [
@@ -111,7 +113,7 @@ def deny_form(request_id: int) -> dict[str, Any]:
                 "type": "input",
                 "block_id": "reason",
                 "label": plain("Why not?"),
-                "hint": plain("The requester sees this in the request's thread."),
+                "hint": plain(f"The requester sees this in the {what}'s thread."),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value",

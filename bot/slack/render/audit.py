@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.domain.audit import AuditEntry
+from bot.domain.batch.csv_rows import safe_cell
 from bot.slack.render.blocks import escape, shorten
 from bot.slack.render.likeness import face_description, when
 
@@ -14,8 +15,6 @@ CSV_COLUMNS = (
     "consent", "consent_at", "approval", "approved_or_denied_by", "approval_at", "approval_reason",
     "decisions",
 )
-# Spreadsheets run a cell that starts with one of these as a formula; a leading quote keeps it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def audit_message(entries: Sequence[AuditEntry], about: str | None) -> str:
@@ -54,8 +53,4 @@ def csv_row(entry: AuditEntry) -> list[str]:
         r.consent_at.isoformat() if r.consent_at else "", r.approval_status or "", r.approval_by or "",
         r.approval_at.isoformat() if r.approval_at else "", r.approval_reason or "", made,
     ]
-    return [_cell(c) for c in cells]
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return [safe_cell(c) for c in cells]

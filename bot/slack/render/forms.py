@@ -86,7 +86,7 @@ def upload_modal(
                 "max_files": 1,
             },
         }
-    options = [_voice_option(v, descriptions) for v in list(voices)[:MAX_SELECT_OPTIONS]]
+    options = [voice_option(v, descriptions) for v in list(voices)[:MAX_SELECT_OPTIONS]]
     voice_select: dict[str, Any] = {
         "type": "static_select",
         "action_id": "value",
@@ -263,7 +263,7 @@ def photo_refused(findings: Sequence[Finding], catalogue: Catalogue) -> Message:
                    blocks=[intro, *finding_lines(findings, catalogue), context(IMAGE_REQUIREMENTS)])
 
 
-def _voice_option(voice: str, descriptions: Mapping[str, str] | None) -> dict[str, Any]:
+def voice_option(voice: str, descriptions: Mapping[str, str] | None) -> dict[str, Any]:
     option: dict[str, Any] = {"text": {"type": "plain_text", "text": voice[:75]}, "value": voice[:150]}
     described = voice_description(voice, descriptions)
     if described:

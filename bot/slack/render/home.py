@@ -17,6 +17,7 @@ from bot.slack.ids import (
     HOME_CALLBACK_ID,
     HOME_FILTER_ACTION_PREFIX,
 )
+from bot.slack.render.batch_posts import batch_line
 from bot.slack.render.blocks import (
     MAX_VIEW_BLOCKS,
     Block,
@@ -35,6 +36,7 @@ from bot.slack.render.stages import expected_time
 from bot.slack.render.stats import checks_section
 from bot.slack.render.thread import retry_button, stored_failure
 from storage.models import ReplicaRequest, RequestStatus
+from storage.repository.batches import BatchView
 
 # Filter name → (button label, statuses shown; None for all).
 HOME_FILTERS: dict[str, tuple[str, tuple[RequestStatus, ...] | None]] = {
@@ -66,10 +68,15 @@ def home_view(
     now: datetime | None = None,
     stats: VerdictStats | None = None,
     asked: Sequence[ReplicaRequest] = (),
+    batches: Sequence[BatchView] = (),
 ) -> dict[str, Any]:
     """The App Home tab: the viewer's requests, or everyone's with filters for an admin; first, what waits
     for the viewer's own answer (`asked`: a replica of their face, or a request to approve)."""
     blocks: list[Block] = [*_asked_of_you(asked)]
+    if batches:
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Batches"}})
+        blocks.append(section("\n".join(f"• {batch_line(b)}" for b in batches)))
+        blocks.append(context("`/replica status <batch id>` lists every row and each face's replica id."))
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Replica requests"}})
     if is_admin:
         blocks.append(context("You're an admin, so you see everyone's requests, newest first."))

@@ -662,3 +662,19 @@ def test_apps_connections_open_takes_only_the_app_token(server: SlackFakeServer,
 def test_the_fakes_scopes_are_the_manifests() -> None:
     manifest = yaml.safe_load((REPO / "manifest.yml").read_text())
     assert sorted(MANIFEST_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_users_lookup_by_email_as_slack_documents_it(fake: SlackFake, client: WebClient) -> None:
+    fake.set_email("Ana@Example.com", "U0ANA")
+    found = client.users_lookupByEmail(email="ana@example.com")["user"]
+    assert found["id"] == "U0ANA" and found["profile"]["email"] == "ana@example.com"
+    assert not found["is_bot"] and not found["deleted"]
+    with pytest.raises(SlackApiError) as nobody:
+        client.users_lookupByEmail(email="nobody@example.com")
+    assert _error(nobody) == "users_not_found"
+    # The method needs its own scope, which the manifest asks for.
+    assert "users:read.email" in MANIFEST_SCOPES
+    fake.scopes = [s for s in MANIFEST_SCOPES if s != "users:read.email"]
+    with pytest.raises(SlackApiError) as unscoped:
+        client.users_lookupByEmail(email="ana@example.com")
+    assert _error(unscoped) == "missing_scope" and unscoped.value.response["needed"] == "users:read.email"
