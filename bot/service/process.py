@@ -60,6 +60,7 @@ class Process:
                 continue
             # A stop that came meanwhile finds the scheduler's jobs taking nothing (`stopping` is set).
             self._started = True
+            self.runtime.say_started()
             return True
         return False
 

@@ -83,6 +83,10 @@ class Runtime:
         when the database cannot be reached)."""
         migrate(self.engine)
         self.scheduler.start()
+
+    def say_started(self) -> None:
+        """One log line of what this worker checks and how often it polls (after `start`: loading the face
+        detector to say so takes a moment nobody should wait for)."""
         checks = _photo_checks(self)
         log.info("photo checks: format, size, decompression bombs and truncation always; %s", checks)
         log.info(
