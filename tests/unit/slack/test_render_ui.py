@@ -6,6 +6,7 @@ should, and nothing a person or Tavus wrote can ping anyone."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -474,8 +475,10 @@ def test_stuck_and_confirmation_messages_are_valid_blocks() -> None:
 )
 def test_text_replies_fit_one_section_and_have_no_jargon(text: str) -> None:
     assert 0 < len(text) <= 3000
+    # A date is a Unix time Slack shows in the reader's zone: its digits are nobody's words.
+    shown = re.sub(r"<!date\^\d+\^", "<!date^", text)
     for jargon in ("HTTP", "429", "Traceback", "Exception"):
-        assert jargon not in text
+        assert jargon not in shown
 
 
 # --- the offline photo check's messages -------------------------------------------------------------------
