@@ -53,13 +53,15 @@ class Process:
         process is told to stop. Whether it started."""
         while not self._stopping.is_set():
             try:
-                self.runtime.start()
+                self.runtime.migrate()
             except DatabaseError as exc:
                 log.warning("the database is not ready (%s); trying again in %.0f s", _why(exc), RETRY)
                 self._stopping.wait(RETRY)
                 continue
-            # A stop that came meanwhile finds the scheduler's jobs taking nothing (`stopping` is set).
+            # Migrated: Slack's requests are taken from now on, while the background work starts.
             self._started = True
+            # A stop that came meanwhile finds the scheduler's jobs taking nothing (`stopping` is set).
+            self.runtime.start_work()
             self.runtime.say_started()
             return True
         return False
@@ -70,7 +72,8 @@ class Process:
 
     @property
     def started(self) -> bool:
-        """Whether the background work started (it stays true while the process hands over)."""
+        """Whether the schema is migrated and the background work is under way (it stays true while the
+        process hands over)."""
         return self._started
 
     # --- health -------------------------------------------------------------------------------------------

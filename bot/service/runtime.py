@@ -78,10 +78,13 @@ class Runtime:
     stopping: threading.Event
     batches: BatchParts | None = None
 
-    def start(self) -> None:
-        """Bring the schema to the newest revision and start the background work (raises DatabaseError
-        when the database cannot be reached)."""
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (raises DatabaseError when the database cannot be
+        reached): from then on Slack's requests can be taken."""
         migrate(self.engine)
+
+    def start_work(self) -> None:
+        """Start the background work (after `migrate`)."""
         self.scheduler.start()
 
     def say_started(self) -> None:

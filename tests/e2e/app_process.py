@@ -39,12 +39,13 @@ class AppProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"app exited with {self.proc.returncode}:\n{self.logs()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                # Ready, not only alive: migrated, and its background work running.
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"app did not become healthy:\n{self.logs()}")
+        raise AssertionError(f"app did not become ready:\n{self.logs()}")
 
     def kill9(self) -> None:
         assert self.proc is not None
