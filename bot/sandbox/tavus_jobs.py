@@ -11,7 +11,9 @@ the legacy `/v2/personas`), as Tavus' docs describe them (shared/reference/tavus
   the last person left, or `POST …/end`; then it is `ended` and a `system.shutdown` callback says why. Too
   many at once (`limit_conversations`): HTTP 400 "User has reached maximum concurrent conversations".
 - A PAL needs `default_face_id` on `/v2/pals`; a persona on `/v2/personas` may have no default face. A
-  conversation may name one (`persona_id` or `pal_id`) or none (Tavus' default persona).
+  conversation may name one (`persona_id` or `pal_id`) or none (Tavus' default persona); an unknown one
+  (deleted in the portal, say) is a 400 "Invalid persona_id". `DELETE /v2/pals/{id}` (or the persona alias)
+  deletes one.
 
 State is kept per object, computed from the clock on every read; the only background work is each object's
 callbacks. Served through the face emulator's gate (latency, faults, the key check, the call log).
@@ -512,6 +514,15 @@ class JobsEmulator:
     async def _create_persona(self, request: Request, body: Any) -> Response:
         return await self._create_pal(request, body, legacy=True)
 
+    async def _delete_pal(self, request: Request, body: Any) -> Response:
+        # One store behind both paths, as the alias is one product: 204 as documented, 400 for an unknown id
+        # (the documented refusal; Tavus says the same of an unknown persona in a conversation).
+        pal_id = request.path_params.get("pal_id") or request.path_params.get("persona_id")
+        with self._lock:
+            if self._pals.pop(str(pal_id), None) is None:
+                return _error(400, "Invalid persona_id")
+        return Response(status_code=204)
+
     def _face_problem(self, face_id: str) -> str | None:
         state = self._face_state(face_id)
         if state is None:
@@ -533,6 +544,8 @@ class JobsEmulator:
             ("/v2/conversations/{conversation_id}/end", "POST", self._end_conversation),
             ("/v2/pals", "POST", self._create_pal),
             ("/v2/personas", "POST", self._create_persona),
+            ("/v2/pals/{pal_id}", "DELETE", self._delete_pal),
+            ("/v2/personas/{persona_id}", "DELETE", self._delete_pal),
         ]
 
     # --- HTTP control surface ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Fields, as the docs describe them (shared/reference/tavus-api.md, "After trainin
   `conversation_id`, `conversation_url`, `status` (`active`, `ended`) and, in newer docs, `room_url` (a page
   Tavus hosts to try a call in any browser). `POST /v2/conversations/{id}/end` ends one.
 - `POST /v2/pals` needs `default_face_id`; the legacy `POST /v2/personas` (an alias) does not.
+  `DELETE /v2/pals/{id}` (or `/v2/personas/{id}`) deletes one: 204.
 """
 
 from __future__ import annotations
@@ -205,6 +206,13 @@ class TavusJobs:
         if pal_id is None:
             raise TavusError("Tavus accepted the PAL but returned no pal_id")
         return pal_id
+
+    def delete_pal(self, pal_id: str) -> None:
+        """Delete a PAL (where an account lacks `/v2/pals`, the persona of that id on the legacy alias)."""
+        try:
+            self._client.call_json("DELETE", _item(PALS, pal_id))
+        except TavusNotFound:
+            self._client.call_json("DELETE", _item(PERSONAS, pal_id))
 
     def _list(self, path: str, limit: int) -> list[dict[str, Any]]:
         body = self._client.call_json("GET", path, params={"limit": limit, "page": 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -27,3 +28,11 @@ def keep_first(engine: Engine, key: str, tavus_id: str) -> str:
     kept = get(engine, key)
     assert kept is not None
     return kept
+
+
+def forget(engine: Engine, key: str, tavus_id: str) -> None:
+    """Forget `tavus_id` under `key` (Tavus no longer has it), unless another process already put a new
+    one there."""
+    table = TavusObject.__table__.c  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        session.execute(delete(TavusObject).where(table.key == key, table.tavus_id == tavus_id))

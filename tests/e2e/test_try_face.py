@@ -12,7 +12,7 @@ import pytest
 
 from bot.sandbox.slack_fake import SlackFake
 from bot.sandbox.static_server import StaticServer
-from bot.sandbox.tavus_emulator import ScriptedOutcome, TavusEmulator
+from bot.sandbox.tavus_emulator import EmulatorServer, ScriptedOutcome, TavusEmulator
 from bot.slack.ids import MAKE_VIDEO_ACTION, TALK_ACTION
 from tests.e2e.app_process import AppFactory, AppProcess
 from tests.e2e.helpers import (
@@ -31,6 +31,7 @@ from tests.e2e.helpers import (
     wait_thread,
     wait_until_quiet,
 )
+from tests.servers import TAVUS_KEY
 
 OTHER = "U999"
 
@@ -354,6 +355,35 @@ def test_tavus_concurrency_refusal_is_explained_to_the_clicker(
     tavus.jobs.limit_conversations(None)
     click(app, button(post, TALK_ACTION))
     ephemeral_to(slack, USER, "Join the call")
+    assert len(posts_saying(slack, "did not start")) == 0
+
+
+def test_a_pal_deleted_in_tavus_is_made_anew_and_the_call_starts(
+    app: AppProcess,
+    slack: SlackFake,
+    tavus: TavusEmulator,
+    tavus_server: EmulatorServer,
+    images: StaticServer,
+) -> None:
+    post = ready_face(app, slack, images)
+    click(app, button(post, TALK_ACTION))
+    ephemeral_to(slack, USER, "Join the call")
+    [first] = tavus.jobs.pals()
+    [call] = tavus.jobs.conversations()
+    key = {"x-api-key": TAVUS_KEY}
+    httpx.post(f"{tavus_server.url}/v2/conversations/{call['conversation_id']}/end", headers=key)
+    wait_post(slack, "has ended after")
+    # Someone tidies the account in Tavus' portal: the PAL the bot kept is gone.
+    deleted = httpx.delete(f"{tavus_server.url}/v2/pals/{first['pal_id']}", headers=key)
+    assert deleted.status_code == 204 and tavus.jobs.pals() == []
+
+    click(app, button(post, TALK_ACTION))
+    slack.wait_for(lambda: len([e for e in slack.ephemerals() if "Join the call" in rendered(e)]) > 1 or None)
+    [second] = tavus.jobs.pals()
+    refused, made = conversation_creates(tavus)[1:]
+    assert refused["status"] == 400 and refused["json"]["persona_id"] == first["pal_id"]
+    assert made["status"] == 200 and made["json"]["persona_id"] == second["pal_id"] != first["pal_id"]
+    assert not [e for e in slack.ephemerals() if "couldn't start" in rendered(e)]
     assert len(posts_saying(slack, "did not start")) == 0
 
 

@@ -12,6 +12,7 @@ it (the default persona) where Tavus will not make one.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from bot.domain.requests import SubmitError
 from bot.domain.sweep import NO_ANSWER, NoAnswer
 from bot.domain.try_face.following import FollowedJobs
 from bot.domain.try_face.videos import job_tag
-from bot.tavus import TavusError, TavusNotFound
+from bot.tavus import TavusBadRequest, TavusError, TavusNotFound
 from bot.tavus.jobs import Conversation, ConversationState
 from storage.job_models import CallStatus, FaceJob, JobKind
 from storage.models import ReplicaRequest, utcnow
@@ -83,20 +84,20 @@ class TestCalls(FollowedJobs[Conversation | None]):
 
     def _create(self, job: FaceJob, face: ReplicaRequest) -> StartedCall:
         seconds = self._rules.call_seconds
+        pal_id = self._pal(job.replica_id)
         try:
-            conversation = self._tavus.create_conversation(
-                replica_id=job.replica_id,
-                persona_id=self._pal(job.replica_id),
-                conversation_name=f"Test call with {face.replica_name} from Slack ({job_tag(job)})",
-                callback_url=self._rules.callback_url(job.callback_token),
-                properties={
-                    "max_call_duration": seconds,
-                    "participant_left_timeout": PARTICIPANT_LEFT_TIMEOUT,
-                    "participant_absent_timeout": min(PARTICIPANT_ABSENT_TIMEOUT, seconds),
-                },
-            )
+            conversation = self._converse(job, face, pal_id, seconds)
         except TavusError as exc:
-            raise self._declined(job, exc) from None
+            if pal_id is None or not _unknown_pal(exc):
+                raise self._declined(job, exc) from None
+            # Someone deleted the kept PAL (in Tavus' portal, say): every test call would fail from now
+            # on. A refused create made nothing, so one more with a new PAL is safe.
+            log.warning("Tavus no longer knows the test calls' PAL %s (%s); making a new one", pal_id, exc)
+            tavus_objects.forget(self._engine, PAL_KEY, pal_id)
+            try:
+                conversation = self._converse(job, face, self._pal(job.replica_id), seconds)
+            except TavusError as again:
+                raise self._declined(job, again) from None
         ends_at = utcnow() + timedelta(seconds=seconds)
         started = self._lifecycle.call_started(
             job,
@@ -114,6 +115,19 @@ class TestCalls(FollowedJobs[Conversation | None]):
         log.info("test call %s is Tavus conversation %s", job.id, conversation.conversation_id)
         return StartedCall(started, conversation.join_url)
 
+    def _converse(self, job: FaceJob, face: ReplicaRequest, pal_id: str | None, seconds: int) -> Conversation:
+        return self._tavus.create_conversation(
+            replica_id=job.replica_id,
+            persona_id=pal_id,
+            conversation_name=f"Test call with {face.replica_name} from Slack ({job_tag(job)})",
+            callback_url=self._rules.callback_url(job.callback_token),
+            properties={
+                "max_call_duration": seconds,
+                "participant_left_timeout": PARTICIPANT_LEFT_TIMEOUT,
+                "participant_absent_timeout": min(PARTICIPANT_ABSENT_TIMEOUT, seconds),
+            },
+        )
+
     def _pal(self, face_id: str) -> str | None:
         """The PAL test calls talk as: made once, kept for every process; None where Tavus will not make
         one (the conversation then has Tavus' default persona)."""
@@ -127,8 +141,18 @@ class TestCalls(FollowedJobs[Conversation | None]):
             except TavusError as exc:
                 log.warning("no PAL for test calls (%s); they use Tavus' default persona", exc)
                 return None
-            # Another process may have made one meanwhile: every process uses the first kept.
-            return tavus_objects.keep_first(self._engine, PAL_KEY, pal_id)
+            # Another process may have made one meanwhile: every process uses the first kept, and the
+            # one made here goes, so that the account does not collect a PAL per race.
+            kept = tavus_objects.keep_first(self._engine, PAL_KEY, pal_id)
+            if kept != pal_id:
+                self._delete_pal(pal_id)
+            return kept
+
+    def _delete_pal(self, pal_id: str) -> None:
+        try:
+            self._tavus.delete_pal(pal_id)
+        except TavusError as exc:
+            log.warning("could not delete the spare PAL %s: %s", pal_id, exc)
 
     # --- following ------------------------------------------------------------------------------------
 
@@ -197,3 +221,12 @@ def _clamped(ended: datetime | None, job: FaceJob, now: datetime) -> datetime:
     after now)."""
     began = job.started_at or job.created_at
     return min(max(ended or now, began), now)
+
+
+def _unknown_pal(exc: TavusError) -> bool:
+    """Tavus refused a conversation for its persona: the one named is not (or no longer) there."""
+    if not isinstance(exc, TavusBadRequest | TavusNotFound):
+        return False
+    words = (exc.message if isinstance(exc, TavusBadRequest) else str(exc)).lower()
+    named = re.search(r"\b(persona|pal)(_id)?\b", words) is not None
+    return named and re.search(r"invalid|not found|unknown|exist|deleted", words) is not None

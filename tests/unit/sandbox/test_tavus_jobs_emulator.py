@@ -201,6 +201,22 @@ def test_a_conversation_takes_a_pal_or_none_and_refuses_unknown_ones(
     assert api.post("/v2/conversations", json=too_long).status_code == 400
 
 
+def test_a_deleted_pal_is_gone_from_conversations_and_either_path_deletes(
+    api: httpx.Client, emulator: TavusEmulator, site: LocalSite
+) -> None:
+    face_id = a_face(api, site)
+    made = {"system_prompt": "Hi", "default_face_id": face_id}
+    pal = api.post("/v2/pals", json=made).json()["pal_id"]
+    persona = api.post("/v2/personas", json={"system_prompt": "Hi"}).json()["persona_id"]
+    assert api.delete(f"/v2/pals/{pal}").status_code == 204
+    assert api.delete(f"/v2/personas/{persona}").status_code == 204
+    assert emulator.jobs.pals() == []
+    again = api.delete(f"/v2/pals/{pal}")
+    assert again.status_code == 400 and again.json() == {"message": "Invalid persona_id"}
+    refused = api.post("/v2/conversations", json={"replica_id": face_id, "persona_id": pal})
+    assert refused.status_code == 400 and refused.json() == {"message": "Invalid persona_id"}
+
+
 def test_overrun_keeps_a_call_going_until_it_is_ended(
     api: httpx.Client, emulator: TavusEmulator, site: LocalSite
 ) -> None:

@@ -96,6 +96,15 @@ def test_a_pal_on_v2_pals_else_a_persona_on_the_legacy_alias() -> None:
     }
 
 
+def test_a_pal_is_deleted_on_v2_pals_else_as_a_persona_on_the_legacy_alias() -> None:
+    pals = Recorder({("DELETE", "/v2/pals/p1"): httpx.Response(204)})
+    jobs(pals).delete_pal("p1")
+    assert pals.paths() == ["DELETE /v2/pals/p1"]
+    legacy = Recorder({("DELETE", "/v2/personas/p2"): httpx.Response(204)})
+    jobs(legacy).delete_pal("p2")
+    assert legacy.paths() == ["DELETE /v2/pals/p2", "DELETE /v2/personas/p2"]
+
+
 def test_tavus_refusals_and_answers_without_ids_are_errors() -> None:
     refused = Recorder(
         {
