@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 
 from bot.domain.catalogue import Catalogue
 from bot.slack import render
-from bot.slack.addressed import DirectMessages
+from bot.slack.addressed import DirectMessages, is_user
 from bot.slack.exactly_once import OncePoster
 from bot.slack.pacing import UPDATE, PacedCalls
 from bot.slack.permalinks import Permalinks
@@ -56,7 +56,8 @@ class BatchDelivery:
         notify_requester_dm: bool = True,
     ) -> None:
         """`defer(outbox_id, seconds)`: not now; `on_posted(row)`: a row reached Slack (told in a post);
-        `on_card(user, team)`: a batch card of `user`'s changed (their App Home lists it)."""
+        `on_card(user, team)`: what `user`'s App Home shows of a batch changed (its card, as its requester,
+        or its question, as an approver)."""
         self._engine = engine
         self._client = client
         self._catalogue = catalogue
@@ -211,16 +212,20 @@ class BatchDelivery:
         if view is None:
             return
         message = render.batch_approval_ask(view)
+        recipient = row.recipient
+        user = is_user(recipient)
         if row.slack_ts and row.posted_channel_id:
             self._edit(row, row.posted_channel_id, row.slack_ts, message, batch.team_id)
+            if user:  # decided: their App Home no longer asks
+                self._on_card(recipient, batch.team_id)
             return
-        recipient = row.recipient
-        user = recipient[:1] in ("U", "W")
         channel = self._dms.channel(recipient, batch.team_id) if user else recipient
         ts = self._poster.post(row, channel, message, thread_ts=None, team=batch.team_id)
         outbox.record_delivered(
             self._engine, row.id, ts=ts, rendered_version=row.version, posted_channel=channel
         )
+        if user:  # their App Home lists what waits for their decision
+            self._on_card(recipient, batch.team_id)
 
     def _requester_dm(self, row: OutboxMessage, batch: Batch) -> None:
         """The requester's one DM about the batch, once it has ended, pointing at the summary."""

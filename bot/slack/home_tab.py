@@ -47,6 +47,7 @@ class HomePublisher:
             requests, is_admin=is_admin, catalogue=self._catalogue, active_filter=active, viewer=user_id,
             stats=verdict_stats(self._engine) if is_admin else None,
             asked=replica_requests.waiting_for(self._engine, user_id),
+            asked_batches=batches.waiting_for_approval_of(self._engine, user_id),
             batches=batches.recent_views(self._engine, requester_id=None if is_admin else user_id),
         )
 

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from storage.batch_models import Batch, BatchRow, RowVerdict
+from storage.batch_models import Batch, BatchRow, BatchStatus, RowVerdict
 from storage.db import affected, session_scope
-from storage.models import OutboxKind, ReplicaRequest, table
+from storage.models import OutboxKind, OutboxMessage, ReplicaRequest, table
 from storage.repository import moves
 from storage.repository.outbox import BATCH_CARD, Queued, arm
 
@@ -97,6 +97,24 @@ def view(engine: Engine, batch_id: int) -> BatchView | None:
 def recent_views(engine: Engine, *, requester_id: str | None = None, limit: int = 5) -> list[BatchView]:
     """The newest batches (one requester's, or everyone's) with their rows."""
     found = (view(engine, b.id) for b in recent(engine, requester_id=requester_id, limit=limit) if b.id)
+    return [v for v in found if v is not None]
+
+
+def waiting_for_approval_of(engine: Engine, user_id: str, *, limit: int = 5) -> list[BatchView]:
+    """Batches waiting for this approver's decision (an approver's message was queued for them), oldest
+    first, with their rows."""
+    asked = sa.select(col(OutboxMessage.batch_id)).where(
+        col(OutboxMessage.kind) == OutboxKind.BATCH_APPROVAL_ASK.value, col(OutboxMessage.subject) == user_id
+    )
+    statement = (
+        select(Batch.id)
+        .where(col(Batch.status) == BatchStatus.AWAITING_APPROVAL.value, col(Batch.id).in_(asked))
+        .order_by(col(Batch.created_at), col(Batch.id))
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        ids = list(session.exec(statement).all())
+    found = (view(engine, batch_id) for batch_id in ids if batch_id is not None)
     return [v for v in found if v is not None]
 
 

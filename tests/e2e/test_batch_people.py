@@ -103,14 +103,28 @@ def test_with_approvals_on_one_decision_approves_the_whole_batch(
     assert audit.count(f"approval: approved by <@{APPROVER}>") == 2
 
 
-def test_an_approver_can_deny_a_batch_with_a_reason(
+def home_asks(slack: SlackFake, user: str) -> bool:
+    views = slack.home_views(user)
+    return bool(views) and "Waiting for your answer" in rendered({"blocks": views[-1]["view"]["blocks"]})
+
+
+def test_an_approver_can_deny_a_batch_with_a_reason_from_their_app_home(
     start_app: AppFactory, slack: SlackFake, tavus: TavusEmulator, images: StaticServer
 ) -> None:
     app = start_app(APPROVAL="required", APPROVERS=APPROVER)
     host_photos(images, "ana")
     message = csv_mention(app, slack, f"name,photo,voice\nAna No,{images.url}/ana.png,anna\n")
     click(app, button(batch_card(slack, message, "1 ready"), BATCH_SUBMIT_ACTION))
-    click(app, button(dm(slack, APPROVER), BATCH_DENY_ACTION), user=APPROVER, channel=f"D{APPROVER}")
+    dm(slack, APPROVER)
+    # The question waits in their App Home too (where Slack may let it through when a DM cannot).
+    slack.wait_for(lambda: home_asks(slack, APPROVER) or None)
+    home = {"blocks": slack.home_views(APPROVER)[-1]["view"]["blocks"]}
+    assert f"<@{USER}> asks to submit a batch of 1 replicas" in rendered(home)
+    deny = button(home, BATCH_DENY_ACTION)
+    response = app.sender.interaction(
+        {"type": "block_actions", "user": {"id": APPROVER}, "actions": [deny], "trigger_id": "trig-home"}
+    )
+    assert response.status_code == 200
     form = opened(slack, BATCH_DENY_CALLBACK_ID)
     reason = typed("reason", "Not <!here> this quarter")
     assert app.sender.interaction(view_submission(form, APPROVER, reason)).status_code == 200
@@ -121,6 +135,7 @@ def test_an_approver_can_deny_a_batch_with_a_reason(
     assert f"<@{USER}>" in rendered(told)
     wait_until_quiet(slack, tavus)
     assert creates(tavus) == [] and validations(tavus) != []
+    assert not home_asks(slack, APPROVER)  # decided: their App Home no longer asks
 
 
 def test_status_list_and_home_show_batches_with_their_counts(

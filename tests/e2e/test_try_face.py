@@ -483,11 +483,14 @@ def test_two_processes_on_postgresql_share_the_work_and_say_everything_once(
     ephemeral_to(slack, USER, "Join the call")
     wait_post(slack, "asked for a sample video")
     first.kill9()  # the survivor follows both jobs
-    wait_post(slack, "is ready: ", timeout=30)
-    wait_post(slack, "has ended after", timeout=30)
+    # A post the killed process had claimed but not yet made waits out its outbox lease (15 s), as crash
+    # recovery is designed to: then the survivor makes it.
+    said = ("asked for a sample video", "is ready: ", "started a test call", "has ended after")
+    for words in said:
+        wait_post(slack, words, timeout=40)
     wait_until_quiet(slack, tavus, quiet=2)
     assert len(video_creates(tavus)) == 1 and len(conversation_creates(tavus)) == 1
-    for words in ("asked for a sample video", "is ready: ", "started a test call", "has ended after"):
+    for words in said:
         assert len(posts_saying(slack, words)) == 1, words
 
 

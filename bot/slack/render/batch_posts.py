@@ -202,11 +202,7 @@ def batch_approval_ask(view: BatchView) -> Message:
     ]
     status = BatchStatus(batch.status)
     if status == BatchStatus.AWAITING_APPROVAL:
-        value = str(batch.id)
-        blocks.append({"type": "actions", "elements": [
-            button("Approve", BATCH_APPROVE_ACTION, value, primary=True),
-            {**button("Deny", BATCH_DENY_ACTION, value), "style": "danger"},
-        ]})
+        blocks.append(batch_approval_buttons(batch.id))
         return Message(text=text, blocks=blocks)
     decided = {
         "approved": f":white_check_mark: Approved by <@{batch.approval_by}>.",
@@ -215,6 +211,25 @@ def batch_approval_ask(view: BatchView) -> Message:
         "expired": ":hourglass: Nobody decided in time; nothing was submitted.",
     }.get(batch.approval_status or "", ":wastebasket: The requester cancelled it.")
     return Message(text=f"{text} {decided}", blocks=[*blocks, section(decided)])
+
+
+def batch_approval_buttons(batch_id: int) -> Block:
+    """Approve / Deny for a whole batch, in the approver's message and in their App Home."""
+    value = str(batch_id)
+    return {"type": "actions", "elements": [
+        button("Approve", BATCH_APPROVE_ACTION, value, primary=True),
+        {**button("Deny", BATCH_DENY_ACTION, value), "style": "danger"},
+    ]}
+
+
+def batch_approval_line(view: BatchView) -> str:
+    """What waits for an approver's decision, in a line of their App Home."""
+    batch = view.batch
+    ready = len(view.where(RowVerdict.READY))
+    return (
+        f"<@{batch.requester_id}> asks to submit a batch of {ready} replicas (`{batch.public_id}`, in "
+        f"<#{batch.channel_id}>): it needs your approval."
+    )
 
 
 # --- `/replica status`, `/replica list`, App Home ----------------------------------------------------------

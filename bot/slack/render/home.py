@@ -17,7 +17,7 @@ from bot.slack.ids import (
     HOME_CALLBACK_ID,
     HOME_FILTER_ACTION_PREFIX,
 )
-from bot.slack.render.batch_posts import batch_line
+from bot.slack.render.batch_posts import batch_approval_buttons, batch_approval_line, batch_line
 from bot.slack.render.blocks import (
     MAX_VIEW_BLOCKS,
     Block,
@@ -68,11 +68,13 @@ def home_view(
     now: datetime | None = None,
     stats: VerdictStats | None = None,
     asked: Sequence[ReplicaRequest] = (),
+    asked_batches: Sequence[BatchView] = (),
     batches: Sequence[BatchView] = (),
 ) -> dict[str, Any]:
     """The App Home tab: the viewer's requests, or everyone's with filters for an admin; first, what waits
-    for the viewer's own answer (`asked`: a replica of their face, or a request to approve)."""
-    blocks: list[Block] = [*_asked_of_you(asked)]
+    for the viewer's own answer (`asked`: a replica of their face, or a request to approve;
+    `asked_batches`: a batch to approve)."""
+    blocks: list[Block] = [*_asked_of_you(asked, asked_batches)]
     if batches:
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Batches"}})
         blocks.append(section("\n".join(f"• {batch_line(b)}" for b in batches)))
@@ -129,9 +131,9 @@ def home_view(
     }
 
 
-def _asked_of_you(asked: Sequence[ReplicaRequest]) -> list[Block]:
+def _asked_of_you(asked: Sequence[ReplicaRequest], asked_batches: Sequence[BatchView]) -> list[Block]:
     """The same questions as the DMs (which Slack may not have let through), with the same buttons."""
-    if not asked:
+    if not asked and not asked_batches:
         return []
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": ASKED_HEADER}}]
     for request in asked:
@@ -145,6 +147,9 @@ def _asked_of_you(asked: Sequence[ReplicaRequest]) -> list[Block]:
             answers = [("Approve", APPROVE_ACTION), ("Deny", DENY_ACTION)]
         elements = [button(label, action, value, primary=n == 0) for n, (label, action) in enumerate(answers)]
         blocks += [section(line), {"type": "actions", "elements": elements}]
+    for batch in asked_batches:
+        assert batch.batch.id is not None
+        blocks += [section(batch_approval_line(batch)), batch_approval_buttons(batch.batch.id)]
     return [*blocks, {"type": "divider"}]
 
 
