@@ -119,7 +119,7 @@ def test_an_approver_can_deny_a_batch_with_a_reason_from_their_app_home(
     # The question waits in their App Home too (where Slack may let it through when a DM cannot).
     slack.wait_for(lambda: home_asks(slack, APPROVER) or None)
     home = {"blocks": slack.home_views(APPROVER)[-1]["view"]["blocks"]}
-    assert f"<@{USER}> asks to submit a batch of 1 replicas" in rendered(home)
+    assert f"<@{USER}> asks to submit a batch of 1 replica (`" in rendered(home)
     deny = button(home, BATCH_DENY_ACTION)
     response = app.sender.interaction(
         {"type": "block_actions", "user": {"id": APPROVER}, "actions": [deny], "trigger_id": "trig-home"}

@@ -185,8 +185,7 @@ def batch_approval_ask(view: BatchView) -> Message:
     outside = sum(1 for r in ready if r.row.likeness == "outside")
     names = ", ".join(escape(shorten(r.row.name, 40)) for r in ready[:20]) + ("…" if len(ready) > 20 else "")
     text = (
-        f"<@{batch.requester_id}> asks to submit a batch of {len(ready)} replicas in "
-        f"<#{batch.channel_id}>."
+        f"<@{batch.requester_id}> asks to submit a batch of {_replicas(len(ready))} in <#{batch.channel_id}>."
     )
     faces = []
     if colleagues:
@@ -227,9 +226,13 @@ def batch_approval_line(view: BatchView) -> str:
     batch = view.batch
     ready = len(view.where(RowVerdict.READY))
     return (
-        f"<@{batch.requester_id}> asks to submit a batch of {ready} replicas (`{batch.public_id}`, in "
+        f"<@{batch.requester_id}> asks to submit a batch of {_replicas(ready)} (`{batch.public_id}`, in "
         f"<#{batch.channel_id}>): it needs your approval."
     )
+
+
+def _replicas(count: int) -> str:
+    return f"{count} replica{'s' if count != 1 else ''}"
 
 
 # --- `/replica status`, `/replica list`, App Home ----------------------------------------------------------
