@@ -254,6 +254,11 @@ class TavusEmulator:
         with self._lock:
             self._delays.extend([(method.upper(), path_prefix, seconds)] * count)
 
+    def delays_left(self) -> int:
+        """Delays not yet taken: one is taken when its call has been carried out and its answer is held."""
+        with self._lock:
+            return len(self._delays)
+
     def _take_delay(self, method: str, path: str) -> float:
         with self._lock:
             for index, (m, prefix, seconds) in enumerate(self._delays):
