@@ -216,15 +216,13 @@ class BatchDelivery:
         user = is_user(recipient)
         if row.slack_ts and row.posted_channel_id:
             self._edit(row, row.posted_channel_id, row.slack_ts, message, batch.team_id)
-            if user:  # decided: their App Home no longer asks
-                self._on_card(recipient, batch.team_id)
-            return
-        channel = self._dms.channel(recipient, batch.team_id) if user else recipient
-        ts = self._poster.post(row, channel, message, thread_ts=None, team=batch.team_id)
-        outbox.record_delivered(
-            self._engine, row.id, ts=ts, rendered_version=row.version, posted_channel=channel
-        )
-        if user:  # their App Home lists what waits for their decision
+        else:
+            channel = self._dms.channel(recipient, batch.team_id) if user else recipient
+            ts = self._poster.post(row, channel, message, thread_ts=None, team=batch.team_id)
+            outbox.record_delivered(
+                self._engine, row.id, ts=ts, rendered_version=row.version, posted_channel=channel
+            )
+        if user:  # their App Home asks while the batch waits for them, and stops once it is decided
             self._on_card(recipient, batch.team_id)
 
     def _requester_dm(self, row: OutboxMessage, batch: Batch) -> None:
